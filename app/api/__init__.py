@@ -1,0 +1,1 @@
+"""HTTP boundary: the JSON API and the HTML pages."""

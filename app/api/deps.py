@@ -1,0 +1,126 @@
+"""Request dependencies: the unit-of-work session, the acting user, parsed bodies and flags."""
+
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db.models import User
+from app.domain.errors import Forbidden, Invalid, TooLarge, Unauthorized
+from app.domain.roles import Actor
+from app.services import users
+from app.services.jobs import take_pending
+from app.workers.queue import dispatch
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed before the response, rolled back on any error."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        await dispatch(request.app.state.queue, take_pending(session))
+
+
+Session = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _user(request: Request, session: Session) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    key = key.strip()
+    if scheme.lower() in ("token", "bearer") and key:
+        return await users.user_by_token(session, key)
+    if api_key := request.headers.get("x-api-key"):
+        return await users.user_by_token(session, api_key)
+    user_id = request.session.get("user_id")
+    if user_id is None:
+        raise Unauthorized("Authentication credentials were not provided.")
+    if request.method in UNSAFE and not _csrf_ok(request):
+        raise Forbidden("CSRF check failed: send the X-CSRFToken header from the page.")
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        request.session.clear()
+        raise Unauthorized("Your session has ended; sign in again.")
+    return user
+
+
+def _csrf_ok(request: Request) -> bool:
+    expected = request.session.get("csrf")
+    sent = request.headers.get("x-csrftoken") or request.headers.get("x-csrf-token")
+    return bool(expected and sent and secrets.compare_digest(expected, sent))
+
+
+CurrentUser = Annotated[User, Depends(_user)]
+
+
+async def _actor(session: Session, user: CurrentUser) -> Actor:
+    return await users.actor_for(session, user)
+
+
+CurrentActor = Annotated[Actor, Depends(_actor)]
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON, with a message that says what is wrong when it is not JSON."""
+    body = await request.body()
+    limit = settings_of(request).max_json_bytes
+    if len(body) > limit:
+        raise TooLarge(f"The JSON body is larger than the limit of {limit} bytes.")
+    if not body:
+        return {}
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"JSON parse error - {exc}") from None
+
+
+JsonBody = Annotated[Any, Depends(json_body)]
+
+
+async def json_object(body: JsonBody) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise Invalid("expected a JSON object")
+    return body
+
+
+JsonObject = Annotated[dict[str, Any], Depends(json_object)]
+
+
+def flag(value: str | None, default: bool = False) -> bool:
+    """Query booleans as the clients send them: true/True/1 and false/False/0."""
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise Invalid(f"'{value}' is not a boolean; use true or false")
+
+
+def int_list(values: list[str]) -> list[int]:
+    """Ids from repeated keys (`ids=1&ids=2`) or comma lists (`ids=1,2`)."""
+    out = []
+    for value in values:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    out.append(int(part))
+                except ValueError:
+                    raise Invalid(f"'{part}' is not an id", field="ids") from None
+    return out

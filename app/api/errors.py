@@ -1,0 +1,48 @@
+"""Every error the API returns, mapped in one place: DRF-style bodies, a person's message."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from app.domain.errors import QuorumError
+
+log = logging.getLogger("quorum")
+
+
+def quorum_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QuorumError)
+    body = {"detail": exc.message, **exc.extra}
+    if exc.field:
+        body["field"] = exc.field
+    headers = {"WWW-Authenticate": "Token"} if exc.status_code == 401 else None
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+def validation_error(_: Request, exc: Exception) -> Response:
+    """FastAPI's own parameter errors, reworded as 400s that name the parameter."""
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    field = ".".join(str(p) for p in first["loc"][1:]) or None
+    message = f"{field}: {first['msg']}" if field else str(first["msg"])
+    return JSONResponse({"detail": message, "field": field}, status_code=400)
+
+
+def http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def unexpected_error(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse({"detail": "Internal error; it has been logged."}, status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(QuorumError, quorum_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

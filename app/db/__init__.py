@@ -1,0 +1,1 @@
+"""Tables, the async engine and sessions: the only layer that knows the database."""

@@ -1,0 +1,24 @@
+"""Every table of Quorum, imported here so metadata is complete."""
+
+from app.db.models.accounts import ApiToken, Membership, Organization, User, Workspace, WorkspaceMember
+from app.db.models.annotations import Annotation, Draft, Prediction, Review
+from app.db.models.projects import Project, ProjectMember
+from app.db.models.tasks import Task, TaskAssignment, TaskReservation
+
+__all__ = [
+    "Annotation",
+    "ApiToken",
+    "Draft",
+    "Membership",
+    "Organization",
+    "Prediction",
+    "Project",
+    "ProjectMember",
+    "Review",
+    "Task",
+    "TaskAssignment",
+    "TaskReservation",
+    "User",
+    "Workspace",
+    "WorkspaceMember",
+]

@@ -1,0 +1,70 @@
+"""Tasks, their manual assignments and their reservations."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, utcnow
+
+
+class Task(Base):
+    """One item to label; counters are maintained by the services so lists never count rows."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("project_id", "inner_id"),
+        Index("ix_tasks_project_id_id", "project_id", "id"),
+        Index("ix_tasks_project_id_is_labeled_id", "project_id", "is_labeled", "id"),
+        Index("ix_tasks_project_id_random_key", "project_id", "random_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    inner_id: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]]
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    allow_skip: Mapped[bool] = mapped_column(Boolean, default=True)
+    overlap: Mapped[int] = mapped_column(Integer, default=1)
+    is_labeled: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_annotations: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_annotations: Mapped[int] = mapped_column(Integer, default=0)
+    total_predictions: Mapped[int] = mapped_column(Integer, default=0)
+    random_key: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    completed_at: Mapped[datetime | None]
+
+
+class TaskAssignment(Base):
+    """A manager's assignment of a user to a task, as annotator (AN) or reviewer (RE)."""
+
+    __tablename__ = "task_assignments"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(2), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_task_assignments_project_id_user_id_kind", "project_id", "user_id", "kind"),)
+
+
+class TaskReservation(Base):
+    """A user's hold on a task slot; live while `expires_at` is in the future."""
+
+    __tablename__ = "task_reservations"
+    __table_args__ = (
+        UniqueConstraint("task_id", "user_id"),
+        Index("ix_task_reservations_project_id_user_id_expires_at", "project_id", "user_id", "expires_at"),
+        Index("ix_task_reservations_task_id_expires_at", "task_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

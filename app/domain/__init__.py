@@ -1,0 +1,1 @@
+"""Pure rules of Quorum: no I/O, no database, no web framework."""

@@ -1,0 +1,1 @@
+"""Use cases: async functions that take a session and enforce the rules against the database."""

@@ -1,0 +1,174 @@
+"""Annotations: create (submit or skip), read, list, update, delete, keeping task counters right."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import Annotation, Project, TaskReservation
+from app.domain.errors import Invalid, NotFound
+from app.domain.label_config import validate_result
+from app.domain.roles import Actor, Role
+from app.services.projects import config_of, settings_of, visible_projects
+from app.services.tasks import get_task, refresh_task_state
+
+WRITABLE = ("result", "was_cancelled", "ground_truth", "lead_time")
+
+
+def _result_of(project: Project, payload: Mapping[str, Any], *, cancelled: bool) -> list[Any]:
+    result = payload.get("result", [])
+    if result is None:
+        result = []
+    if not isinstance(result, list):
+        raise Invalid("result must be a list of result items", field="result")
+    if not cancelled:
+        validate_result(config_of(project), result)
+        if not result and not settings_of(project).annotation.allow_empty_annotations:
+            raise Invalid("empty annotations are not allowed in this project", field="result")
+    return result
+
+
+async def create_annotation(
+    session: AsyncSession, actor: Actor, task_id: int, payload: Mapping[str, Any], *, cancelled: bool = False
+) -> Annotation:
+    """Submit (or, with `was_cancelled`, skip) a task; releases the caller's reservation on it."""
+    task = await get_task(session, actor, task_id, for_update=True)
+    project = await session.get_one(Project, task.project_id)
+    cancelled = cancelled or bool(payload.get("was_cancelled", False))
+    if cancelled and not task.allow_skip:
+        raise Invalid("This task cannot be skipped.", field="was_cancelled")
+    client_key = payload.get("client_key")
+    if client_key is not None:
+        existing = await session.scalar(
+            select(Annotation).where(
+                Annotation.task_id == task.id,
+                Annotation.completed_by_id == actor.user_id,
+                Annotation.client_key == str(client_key),
+            )
+        )
+        if existing is not None:
+            return existing
+    result = _result_of(project, payload, cancelled=cancelled)
+    ground_truth = bool(payload.get("ground_truth", False)) and actor.manages
+    if ground_truth:
+        await _clear_ground_truth(session, task.id)
+    annotation = Annotation(
+        task_id=task.id,
+        project_id=task.project_id,
+        completed_by_id=_completed_by(actor, payload),
+        result=result,
+        was_cancelled=cancelled,
+        ground_truth=ground_truth,
+        lead_time=_lead_time(payload),
+        client_key=None if client_key is None else str(client_key),
+        last_action="skipped" if cancelled else "submitted",
+    )
+    session.add(annotation)
+    await session.execute(
+        delete(TaskReservation).where(
+            TaskReservation.task_id == task.id, TaskReservation.user_id == actor.user_id
+        )
+    )
+    await session.flush()
+    await refresh_task_state(session, task, str(settings_of(project).annotation.skip_queue))
+    await session.flush()
+    return annotation
+
+
+def _completed_by(actor: Actor, payload: Mapping[str, Any]) -> int:
+    """Only managers may record an annotation in someone else's name."""
+    value = payload.get("completed_by")
+    if actor.manages and isinstance(value, int):
+        return value
+    return actor.user_id
+
+
+def _lead_time(payload: Mapping[str, Any]) -> float | None:
+    value = payload.get("lead_time")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise Invalid("lead_time must be a number of seconds, 0 or more", field="lead_time")
+    return float(value)
+
+
+async def _clear_ground_truth(session: AsyncSession, task_id: int) -> None:
+    await session.execute(
+        update(Annotation)
+        .where(Annotation.task_id == task_id, Annotation.ground_truth)
+        .values(ground_truth=False)
+    )
+
+
+async def get_annotation(session: AsyncSession, actor: Actor, annotation_id: int) -> Annotation:
+    annotation = await session.scalar(
+        select(Annotation)
+        .join(Project, Project.id == Annotation.project_id)
+        .where(Annotation.id == annotation_id, visible_projects(actor))
+    )
+    if annotation is None:
+        raise NotFound("Not found.")
+    if not actor.manages and annotation.completed_by_id != actor.user_id and not _reviews(actor):
+        raise NotFound("Not found.")
+    return annotation
+
+
+def _reviews(actor: Actor) -> bool:
+    return actor.role is Role.REVIEWER
+
+
+async def list_annotations(session: AsyncSession, actor: Actor, task_id: int) -> list[Annotation]:
+    """A task's annotations without skips, as Label Studio lists them."""
+    task = await get_task(session, actor, task_id)
+    query = select(Annotation).where(Annotation.task_id == task.id, Annotation.was_cancelled.is_(False))
+    if not actor.manages and not _reviews(actor):
+        query = query.where(Annotation.completed_by_id == actor.user_id)
+    return list(await session.scalars(query.order_by(Annotation.id)))
+
+
+async def update_annotation(
+    session: AsyncSession, actor: Actor, annotation_id: int, payload: Mapping[str, Any]
+) -> Annotation:
+    annotation = await get_annotation(session, actor, annotation_id)
+    task = await get_task(session, actor, annotation.task_id, for_update=True)
+    project = await session.get_one(Project, task.project_id)
+    if "was_cancelled" in payload:
+        annotation.was_cancelled = bool(payload["was_cancelled"])
+    if "result" in payload:
+        annotation.result = _result_of(project, payload, cancelled=annotation.was_cancelled)
+    if "lead_time" in payload:
+        annotation.lead_time = _lead_time(payload)
+    if "ground_truth" in payload and actor.manages:
+        if payload["ground_truth"]:
+            await _clear_ground_truth(session, task.id)
+        annotation.ground_truth = bool(payload["ground_truth"])
+    annotation.updated_by_id = actor.user_id
+    annotation.updated_at = utcnow()
+    annotation.last_action = "updated"
+    await session.flush()
+    await refresh_task_state(session, task, str(settings_of(project).annotation.skip_queue))
+    await session.flush()
+    return annotation
+
+
+async def delete_annotation(session: AsyncSession, actor: Actor, annotation_id: int) -> None:
+    annotation = await get_annotation(session, actor, annotation_id)
+    task = await get_task(session, actor, annotation.task_id, for_update=True)
+    project = await session.get_one(Project, task.project_id)
+    await session.execute(delete(Annotation).where(Annotation.id == annotation.id))
+    await refresh_task_state(session, task, str(settings_of(project).annotation.skip_queue))
+    await session.flush()
+
+
+async def annotations_of(session: AsyncSession, task_ids: list[int]) -> dict[int, list[Annotation]]:
+    """Annotations of several tasks in one query, grouped by task."""
+    grouped: dict[int, list[Annotation]] = {t: [] for t in task_ids}
+    if task_ids:
+        rows = await session.scalars(
+            select(Annotation).where(Annotation.task_id.in_(task_ids)).order_by(Annotation.id)
+        )
+        for annotation in rows:
+            grouped[annotation.task_id].append(annotation)
+    return grouped

@@ -1,0 +1,253 @@
+"""Projects: create, read, list, update, delete, with settings and label config kept valid."""
+
+import secrets
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Annotation, Prediction, Project, ProjectMember, Task, WorkspaceMember
+from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from app.domain.label_config import (
+    LabelConfig,
+    breaking_changes,
+    default_control_weights,
+    parse_label_config,
+    result_usage,
+)
+from app.domain.pagination import Page, check_in_range
+from app.domain.project_settings import ProjectSettings, apply_ls_fields
+from app.domain.roles import Actor
+
+GENERAL_COLUMNS = ("title", "description", "color")
+
+_parse_cached = lru_cache(maxsize=256)(parse_label_config)
+
+
+def config_of(project: Project) -> LabelConfig:
+    """The project's parsed labeling config (parsed once per distinct config text)."""
+    return _parse_cached(project.label_config)
+
+
+def settings_of(project: Project) -> ProjectSettings:
+    """The project's settings: the General columns plus the stored JSON."""
+    stored = dict(project.settings)
+    general = dict(stored.get("general", {}))
+    general.update({name: getattr(project, name) for name in GENERAL_COLUMNS})
+    stored["general"] = general
+    return ProjectSettings.model_validate(stored)
+
+
+def _store_settings(project: Project, settings: ProjectSettings) -> None:
+    dumped = settings.model_dump(mode="json")
+    for name in GENERAL_COLUMNS:
+        setattr(project, name, dumped["general"].pop(name))
+    project.settings = dumped
+
+
+def visible_projects(actor: Actor) -> Any:
+    """The filter for projects the actor may see: all of the organization's for managers and up."""
+    condition = Project.organization_id == actor.organization_id
+    if actor.manages:
+        return condition
+    member = exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == actor.user_id)
+    via_workspace = exists().where(
+        WorkspaceMember.workspace_id == Project.workspace_id, WorkspaceMember.user_id == actor.user_id
+    )
+    return condition & or_(member, via_workspace)
+
+
+async def get_project(
+    session: AsyncSession, actor: Actor, project_id: int, *, for_update: bool = False
+) -> Project:
+    query = select(Project).where(Project.id == project_id, visible_projects(actor))
+    if for_update:
+        query = query.with_for_update()
+    project = await session.scalar(query)
+    if project is None:
+        raise NotFound("Not found.")
+    return project
+
+
+async def get_managed_project(session: AsyncSession, actor: Actor, project_id: int) -> Project:
+    """A project the actor may change: managers and up only."""
+    project = await get_project(session, actor, project_id)
+    if not actor.manages:
+        raise Forbidden("only managers, administrators and owners change projects")
+    return project
+
+
+async def list_projects(
+    session: AsyncSession, actor: Actor, page: Page, *, title: str | None = None, ids: list[int] | None = None
+) -> tuple[list[Project], int]:
+    """One page of visible projects, pinned first, then newest first, with the total count."""
+    condition = visible_projects(actor)
+    if title:
+        condition = condition & Project.title.ilike(f"%{title}%")
+    if ids:
+        condition = condition & Project.id.in_(ids)
+    total = await session.scalar(select(func.count(Project.id)).where(condition)) or 0
+    check_in_range(page, total)
+    rows = await session.scalars(
+        select(Project)
+        .where(condition)
+        .order_by(Project.pinned_at.desc().nulls_last(), Project.created_at.desc(), Project.id.desc())
+        .offset(page.offset)
+        .limit(page.size)
+    )
+    return list(rows), total
+
+
+def _parse_config(xml: str) -> LabelConfig:
+    if not isinstance(xml, str):
+        raise Invalid("label_config must be a string of XML", field="label_config")
+    return parse_label_config(xml)
+
+
+async def create_project(
+    session: AsyncSession, actor: Actor, payload: Mapping[str, Any], *, workspace_id: int | None = None
+) -> Project:
+    """Create a project from Label Studio's flat fields (unknown keys ignored, bad values named)."""
+    if not actor.manages:
+        raise Forbidden("only managers, administrators and owners create projects")
+    label_config = payload.get("label_config") or "<View></View>"
+    config = _parse_config(label_config)
+    settings = apply_ls_fields(ProjectSettings(), payload)
+    settings = _with_default_weights(settings, config)
+    project = Project(
+        organization_id=actor.organization_id,
+        workspace_id=workspace_id,
+        label_config=label_config,
+        created_by_id=actor.user_id,
+        random_seed=secrets.randbits(62),
+    )
+    _store_settings(project, settings)
+    session.add(project)
+    await session.flush()
+    return project
+
+
+def _with_default_weights(settings: ProjectSettings, config: LabelConfig) -> ProjectSettings:
+    """Fill custom weights for controls that have none, so every control has a weight."""
+    weights = default_control_weights(config)
+    weights.update({k: v for k, v in settings.quality.control_weights.items() if k in weights})
+    quality = settings.quality.model_copy(update={"control_weights": weights})
+    return settings.model_copy(update={"quality": quality})
+
+
+async def update_project(
+    session: AsyncSession, actor: Actor, project_id: int, payload: Mapping[str, Any]
+) -> Project:
+    """Apply a partial update; a config change that would orphan existing annotations is refused."""
+    project = await get_managed_project(session, actor, project_id)
+    settings = apply_ls_fields(settings_of(project), payload)
+    if "label_config" in payload and payload["label_config"] != project.label_config:
+        config = _parse_config(payload["label_config"])
+        await _refuse_breaking_config(session, project, config)
+        project.label_config = payload["label_config"]
+        settings = _with_default_weights(settings, config)
+    old_overlap = settings_of(project).quality.annotations_per_task
+    _store_settings(project, settings)
+    if settings.quality.annotations_per_task != old_overlap:
+        await session.execute(
+            update(Task)
+            .where(Task.project_id == project.id)
+            .values(overlap=settings.quality.annotations_per_task)
+        )
+    await session.flush()
+    return project
+
+
+async def _refuse_breaking_config(session: AsyncSession, project: Project, config: LabelConfig) -> None:
+    results = await session.stream_scalars(
+        select(Annotation.result).where(
+            Annotation.project_id == project.id, Annotation.was_cancelled.is_(False)
+        )
+    )
+    usage = result_usage([r async for r in results])
+    problems = breaking_changes(config, usage)
+    if problems:
+        raise Conflict(
+            "the new labeling config would orphan existing annotations: " + "; ".join(problems),
+            field="label_config",
+            extra={"problems": problems},
+        )
+
+
+async def validate_config(session: AsyncSession, actor: Actor, project_id: int, label_config: str) -> bool:
+    """Check a config against the project; returns whether its essential data changed."""
+    project = await get_project(session, actor, project_id)
+    config = _parse_config(label_config)
+    await _refuse_breaking_config(session, project, config)
+    old = config_of(project)
+    return old.data_keys != config.data_keys or set(old.controls) != set(config.controls)
+
+
+async def delete_project(session: AsyncSession, actor: Actor, project_id: int) -> None:
+    project = await get_managed_project(session, actor, project_id)
+    await session.execute(delete(Project).where(Project.id == project.id))
+
+
+async def model_versions(session: AsyncSession, actor: Actor, project_id: int) -> dict[str, int]:
+    """Prediction counts per model version, as the legacy client's coverage call expects."""
+    project = await get_project(session, actor, project_id)
+    rows = await session.execute(
+        select(Prediction.model_version, func.count(Prediction.id))
+        .where(Prediction.project_id == project.id)
+        .group_by(Prediction.model_version)
+    )
+    return dict(rows.tuples().all())
+
+
+async def project_counters(session: AsyncSession, project_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Label Studio's project counters for several projects in one aggregate query."""
+    if not project_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Task.project_id,
+            func.count(Task.id),
+            func.count(Task.id).filter(Task.is_labeled),
+            func.coalesce(func.sum(Task.total_annotations), 0),
+            func.coalesce(func.sum(Task.cancelled_annotations), 0),
+            func.coalesce(func.sum(Task.total_predictions), 0),
+            func.count(Task.id).filter(Task.total_annotations > 0),
+        )
+        .where(Task.project_id.in_(project_ids))
+        .group_by(Task.project_id)
+    )
+    counters = {pid: _counters(0, 0, 0, 0, 0, 0) for pid in project_ids}
+    for pid, tasks, finished, annotations, skipped, predictions, with_annotations in rows.tuples():
+        counters[pid] = _counters(tasks, finished, annotations, skipped, predictions, with_annotations)
+    gt = await session.execute(
+        select(Annotation.project_id, func.count(Annotation.id))
+        .where(Annotation.project_id.in_(project_ids), Annotation.ground_truth)
+        .group_by(Annotation.project_id)
+    )
+    for pid, count in gt.tuples():
+        counters[pid]["ground_truth_number"] = count
+    return counters
+
+
+def _counters(
+    tasks: int, finished: int, annotations: int, skipped: int, predictions: int, with_annotations: int
+) -> dict[str, int]:
+    return {
+        "task_number": tasks,
+        "finished_task_number": finished,
+        "total_annotations_number": annotations,
+        "skipped_annotations_number": skipped,
+        "total_predictions_number": predictions,
+        "num_tasks_with_annotations": with_annotations,
+        "useful_annotation_number": annotations,
+        "ground_truth_number": 0,
+    }
+
+
+async def recount_project(session: AsyncSession, project_id: int) -> int:
+    """Set the maintained task counter from the table, correcting any drift."""
+    count = await session.scalar(select(func.count(Task.id)).where(Task.project_id == project_id)) or 0
+    await session.execute(update(Project).where(Project.id == project_id).values(task_count=count))
+    return count

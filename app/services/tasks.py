@@ -1,0 +1,211 @@
+"""Tasks: read, list with Data Manager filters, create one, update, delete, keep counters right."""
+
+import operator
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, distinct, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import Annotation, Project, Task
+from app.domain.errors import Invalid, NotFound
+from app.domain.label_config import validate_task_data
+from app.domain.pagination import Page, check_in_range
+from app.domain.roles import Actor
+from app.domain.task_query import Filter, TaskQuery
+from app.domain.task_state import is_labeled
+from app.services.projects import config_of, get_managed_project, get_project, settings_of, visible_projects
+
+
+async def get_task(session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False) -> Task:
+    """A task in a project the actor may see; anything else is 404."""
+    query = (
+        select(Task)
+        .join(Project, Project.id == Task.project_id)
+        .where(Task.id == task_id, visible_projects(actor))
+    )
+    if for_update:
+        query = query.with_for_update(of=Task)
+    task = await session.scalar(query)
+    if task is None:
+        raise NotFound("Not found.")
+    return task
+
+
+COMPARE = {
+    "equal": operator.eq,
+    "not_equal": operator.ne,
+    "less": operator.lt,
+    "greater": operator.gt,
+    "less_or_equal": operator.le,
+    "greater_or_equal": operator.ge,
+}
+DATETIMES = frozenset({"completed_at", "created_at", "updated_at"})
+
+
+def _coerce(f: Filter, value: Any) -> Any:
+    """Datetime filters arrive as ISO strings; compare them as UTC datetimes."""
+    if f.column not in DATETIMES or value is None or isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"filter {f.column}: '{value}' is not a date and time", field="query") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _sql_filter(f: Filter) -> Any:
+    """One Data Manager filter as a SQL condition."""
+    column: Any = Task.data[f.data_key].as_string() if f.data_key else getattr(Task, f.column)
+    value = f.value
+    if f.operator == "empty":
+        return column.is_(None) if _truthy(value) else column.is_not(None)
+    if f.operator in COMPARE:
+        return COMPARE[f.operator](column, _coerce(f, value))
+    if f.operator in ("in", "not_in"):
+        if not isinstance(value, dict) or "min" not in value or "max" not in value:
+            raise Invalid(f"filter {f.column} {f.operator} needs a value {{min, max}}", field="query")
+        inside = column.between(_coerce(f, value["min"]), _coerce(f, value["max"]))
+        return inside if f.operator == "in" else ~inside
+    if f.operator in ("in_list", "not_in_list"):
+        if not isinstance(value, list):
+            raise Invalid(f"filter {f.column} {f.operator} needs a list value", field="query")
+        return column.in_(value) if f.operator == "in_list" else column.not_in(value)
+    contains = column.contains(str(value), autoescape=True)
+    return contains if f.operator == "contains" else ~contains
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "true", "True", "1")
+
+
+def filtered_tasks(project_id: int, query: TaskQuery, *, only_annotated: bool = False) -> Select[tuple[Task]]:
+    """The SELECT of a project's tasks narrowed by a Data Manager query."""
+    stmt = select(Task).where(Task.project_id == project_id)
+    if query.filters:
+        conditions = [_sql_filter(f) for f in query.filters]
+        stmt = stmt.where(and_(*conditions) if query.conjunction == "and" else or_(*conditions))
+    if query.selected_all and query.selected_ids:
+        stmt = stmt.where(Task.id.not_in(query.selected_ids))
+    elif not query.selected_all:
+        stmt = stmt.where(Task.id.in_(query.selected_ids))
+    if only_annotated:
+        stmt = stmt.where(Task.total_annotations + Task.cancelled_annotations > 0)
+    return stmt
+
+
+def _ordered(stmt: Select[tuple[Task]], query: TaskQuery) -> Select[tuple[Task]]:
+    order = []
+    for column, descending in query.ordering:
+        col: Any = Task.data[column[5:]].as_string() if column.startswith("data.") else getattr(Task, column)
+        order.append(col.desc() if descending else col.asc())
+    return stmt.order_by(*order, Task.id)
+
+
+async def list_tasks(
+    session: AsyncSession,
+    actor: Actor,
+    project_id: int,
+    query: TaskQuery,
+    page: Page,
+    *,
+    only_annotated: bool,
+) -> tuple[list[Task], int, int, int]:
+    """One page of tasks with the total count and annotation/prediction sums of the filtered set."""
+    project = await get_project(session, actor, project_id)
+    stmt = filtered_tasks(project.id, query, only_annotated=only_annotated)
+    sub = stmt.with_only_columns(Task.id, Task.total_annotations, Task.total_predictions).subquery()
+    totals = await session.execute(
+        select(
+            func.count(sub.c.id),
+            func.coalesce(func.sum(sub.c.total_annotations), 0),
+            func.coalesce(func.sum(sub.c.total_predictions), 0),
+        )
+    )
+    total, annotations, predictions = totals.one()
+    check_in_range(page, total)
+    tasks = await session.scalars(_ordered(stmt, query).offset(page.offset).limit(page.size))
+    return list(tasks), total, annotations, predictions
+
+
+def check_task_data(project: Project, data: Any, *, where: str) -> dict[str, Any]:
+    """Task data must be an object holding every key the labeling config reads."""
+    if not isinstance(data, dict):
+        raise Invalid(f"{where}: task data must be an object", field="data")
+    try:
+        validate_task_data(config_of(project), data)
+    except Invalid as exc:
+        raise Invalid(f"{where}: {exc.message}", field="data") from None
+    return data
+
+
+async def update_task(session: AsyncSession, actor: Actor, task_id: int, payload: Mapping[str, Any]) -> Task:
+    """Change a task's data, meta or allow_skip; data must still cover the config's keys."""
+    task = await get_task(session, actor, task_id, for_update=True)
+    project = await get_managed_project(session, actor, task.project_id)
+    if "data" in payload:
+        task.data = check_task_data(project, payload["data"], where="data")
+    if "meta" in payload:
+        if not isinstance(payload["meta"], dict):
+            raise Invalid("meta must be an object", field="meta")
+        task.meta = payload["meta"]
+    if "allow_skip" in payload:
+        task.allow_skip = bool(payload["allow_skip"])
+    task.updated_by_id = actor.user_id
+    task.updated_at = utcnow()
+    await session.flush()
+    return task
+
+
+async def delete_task(session: AsyncSession, actor: Actor, task_id: int) -> None:
+    task = await get_task(session, actor, task_id)
+    project = await get_managed_project(session, actor, task.project_id)
+    await session.execute(delete(Task).where(Task.id == task.id))
+    await session.execute(
+        update(Project).where(Project.id == project.id).values(task_count=Project.task_count - 1)
+    )
+
+
+async def delete_tasks(session: AsyncSession, actor: Actor, project_id: int, query: TaskQuery) -> int:
+    """Delete the project's tasks that the query selects; returns how many."""
+    project = await get_managed_project(session, actor, project_id)
+    ids = filtered_tasks(project.id, query).with_only_columns(Task.id)
+    result = await session.execute(delete(Task).where(Task.id.in_(ids.scalar_subquery())))
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    await session.execute(
+        update(Project).where(Project.id == project.id).values(task_count=Project.task_count - count)
+    )
+    return count
+
+
+async def refresh_task_state(session: AsyncSession, task: Task, skip_queue: str) -> None:
+    """Recount a locked task's annotations and recompute whether it is labeled."""
+    counts = await session.execute(
+        select(
+            func.count(Annotation.id).filter(Annotation.was_cancelled.is_(False)),
+            func.count(Annotation.id).filter(Annotation.was_cancelled.is_(True)),
+            func.count(distinct(Annotation.completed_by_id)).filter(Annotation.was_cancelled.is_(False)),
+            func.count(distinct(Annotation.completed_by_id)),
+        ).where(Annotation.task_id == task.id)
+    )
+    submitted, cancelled, annotators, everyone = counts.one()
+    task.total_annotations = submitted
+    task.cancelled_annotations = cancelled
+    labeled = is_labeled(
+        annotators=annotators,
+        skippers_only=everyone - annotators,
+        overlap=task.overlap,
+        skip_queue=skip_queue,
+    )
+    if labeled and not task.is_labeled:
+        task.completed_at = utcnow()
+    elif not labeled:
+        task.completed_at = None
+    task.is_labeled = labeled
+
+
+async def skip_queue_of(session: AsyncSession, project_id: int) -> str:
+    project = await session.get_one(Project, project_id)
+    return str(settings_of(project).annotation.skip_queue)

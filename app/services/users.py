@@ -1,0 +1,197 @@
+"""Users, organizations, memberships, API tokens and sign-in."""
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import ApiToken, Membership, Organization, User
+from app.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.domain.roles import Actor, Role
+
+_hasher = PasswordHasher()
+
+
+def new_token() -> str:
+    return secrets.token_hex(20)
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str | None = None,
+    role: Role = Role.ANNOTATOR,
+    organization_id: int | None = None,
+    token: str | None = None,
+    username: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+) -> tuple[User, str]:
+    """Create a user in an organization (the first one, made if none exists); returns it and its token."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise Invalid(f"'{email}' is not an email address", field="email")
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"user with email {email} already exists", field="email")
+    username = (username or email).strip()
+    if await session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user with username {username} already exists", field="username")
+    if organization_id is None:
+        organization_id = await _default_organization(session)
+    user = User(
+        email=email,
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        password_hash=_hasher.hash(password) if password else None,
+        active_organization_id=organization_id,
+    )
+    session.add(user)
+    await session.flush()
+    session.add(Membership(organization_id=organization_id, user_id=user.id, role=Role(role).value))
+    key = token or new_token()
+    if await session.scalar(select(ApiToken.id).where(ApiToken.key == key)) is not None:
+        raise Conflict("that token is already in use", field="token")
+    session.add(ApiToken(user_id=user.id, key=key))
+    await session.flush()
+    return user, key
+
+
+async def _default_organization(session: AsyncSession) -> int:
+    org_id = await session.scalar(select(func.min(Organization.id)))
+    if org_id is None:
+        org = Organization(title="Quorum")
+        session.add(org)
+        await session.flush()
+        org_id = org.id
+    return org_id
+
+
+async def bootstrap_admin(session: AsyncSession, *, email: str, password: str, token: str) -> str | None:
+    """Create the first owner when there are no users; returns a generated password to print once."""
+    if await session.scalar(select(func.count(User.id))):
+        return None
+    generated = None if password else secrets.token_urlsafe(12)
+    await create_user(
+        session, email=email, password=password or generated, role=Role.OWNER, token=token or None
+    )
+    return generated
+
+
+async def actor_for(session: AsyncSession, user: User) -> Actor:
+    """The user's role in their active organization; a user without one may not act."""
+    membership = await session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.organization_id == user.active_organization_id,
+            Membership.is_active.is_(True),
+        )
+    )
+    if membership is None or not user.is_active:
+        raise Forbidden("this account has no active organization")
+    return Actor(user_id=user.id, organization_id=membership.organization_id, role=Role(membership.role))
+
+
+async def user_by_token(session: AsyncSession, key: str) -> User:
+    user = await session.scalar(
+        select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.key == key)
+    )
+    if user is None or not user.is_active:
+        raise Unauthorized("Invalid token.")
+    return user
+
+
+async def user_by_password(session: AsyncSession, email: str, password: str) -> User:
+    """The user with these credentials; the same error whether the email or the password is wrong."""
+    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.password_hash or not user.is_active:
+        _hasher.hash(password)  # same cost either way, so timing does not reveal accounts
+        raise Unauthorized("Wrong email or password.")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized("Wrong email or password.") from None
+    return user
+
+
+async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
+    user = await session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id, Membership.organization_id == actor.organization_id)
+    )
+    if user is None:
+        raise NotFound("Not found.")
+    return user
+
+
+async def list_users(session: AsyncSession, actor: Actor) -> list[tuple[User, str]]:
+    """Members of the actor's organization with their roles."""
+    rows = await session.execute(
+        select(User, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == actor.organization_id)
+        .order_by(User.id)
+    )
+    return [(u, r) for u, r in rows.tuples()]
+
+
+async def role_of(session: AsyncSession, organization_id: int, user_id: int) -> Role:
+    role = await session.scalar(
+        select(Membership.role).where(
+            Membership.organization_id == organization_id, Membership.user_id == user_id
+        )
+    )
+    return Role(role) if role else Role.ANNOTATOR
+
+
+async def get_token(session: AsyncSession, user_id: int) -> str:
+    key = await session.scalar(select(ApiToken.key).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+    if key is None:
+        key = new_token()
+        session.add(ApiToken(user_id=user_id, key=key))
+        await session.flush()
+    return key
+
+
+async def reset_token(session: AsyncSession, user_id: int) -> str:
+    for token in await session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)):
+        await session.delete(token)
+    key = new_token()
+    session.add(ApiToken(user_id=user_id, key=key))
+    await session.flush()
+    return key
+
+
+async def invite_user(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    email: str,
+    username: str | None,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    password: str | None,
+    role: Role,
+) -> User:
+    """An administrator adds a user to their organization."""
+    if not actor.administers:
+        raise Forbidden("only administrators and owners add users")
+    user, _ = await create_user(
+        session,
+        email=email,
+        password=password,
+        role=role,
+        organization_id=actor.organization_id,
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+    )
+    return user

@@ -1,0 +1,31 @@
+"""arq's WorkerSettings for `quorum worker`, and the registry of job functions."""
+
+from typing import Any, ClassVar
+
+from app.config import Settings
+from app.db.engine import make_engine, make_sessionmaker
+from app.workers.projects import recount_project
+from app.workers.queue import ArqQueue, JobFunction
+
+FUNCTIONS: dict[str, JobFunction] = {"recount_project": recount_project}
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Give each job a session factory and a queue, built when the worker starts."""
+    settings: Settings = ctx.get("settings") or Settings()
+    ctx["engine"] = make_engine(settings.resolved_database_url)
+    ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
+    ctx["queue"] = ArqQueue(ctx["redis"])
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["engine"].dispose()
+
+
+class WorkerSettings:
+    """Used as `run_worker(WorkerSettings, redis_settings=...)`; Redis comes from QUORUM_REDIS_URL."""
+
+    functions: ClassVar[list[JobFunction]] = list(FUNCTIONS.values())
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = 5

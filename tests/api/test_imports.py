@@ -1,0 +1,174 @@
+"""Importing tasks: JSON bodies and files, Label Studio's response shape, errors that name the row."""
+
+import pytest
+
+from tests.api.test_projects import create
+
+pytestmark = pytest.mark.core
+
+
+async def project_id(team) -> int:
+    return (await create(team)).json()["id"]
+
+
+async def count_tasks(team, pid) -> int:
+    return (await team.client.get(f"/api/projects/{pid}", headers=team.headers())).json()["task_number"]
+
+
+async def test_json_body_import_answers_in_community_shape(team):
+    pid = await project_id(team)
+    tasks = [{"data": {"review_text": "good"}}, {"review_text": "flat form"}]
+    response = await team.client.post(
+        f"/api/projects/{pid}/import?return_task_ids=1", json=tasks, headers=team.headers()
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["task_count"] == 2
+    assert len(body["task_ids"]) == 2
+    assert body["prediction_count"] == body["predictions_count"] == 0
+    task = (await team.client.get(f"/api/tasks/{body['task_ids'][1]}", headers=team.headers())).json()
+    assert task["data"] == {"review_text": "flat form"}
+    assert task["inner_id"] == 2
+
+
+async def test_task_ids_only_when_asked(team):
+    pid = await project_id(team)
+    body = (
+        await team.client.post(
+            f"/api/projects/{pid}/import", json=[{"review_text": "a"}], headers=team.headers()
+        )
+    ).json()
+    assert "task_ids" not in body
+
+
+async def test_single_object_is_one_task(team):
+    pid = await project_id(team)
+    body = (
+        await team.client.post(
+            f"/api/projects/{pid}/import", json={"review_text": "a"}, headers=team.headers()
+        )
+    ).json()
+    assert body["task_count"] == 1
+
+
+async def test_inline_annotations_and_predictions_are_imported(team):
+    pid = await project_id(team)
+    result = [
+        {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Negative"]}}
+    ]
+    tasks = [
+        {
+            "data": {"review_text": "bad"},
+            "annotations": [{"result": result}],
+            "predictions": [{"result": result, "score": 0.4, "model_version": "m1"}],
+        }
+    ]
+    body = (
+        await team.client.post(
+            f"/api/projects/{pid}/import?return_task_ids=true", json=tasks, headers=team.headers()
+        )
+    ).json()
+    assert body["annotation_count"] == 1
+    assert body["prediction_count"] == 1
+    task = (await team.client.get(f"/api/tasks/{body['task_ids'][0]}", headers=team.headers())).json()
+    assert task["is_labeled"] is True
+    assert task["total_annotations"] == 1
+    assert task["annotations"][0]["result"] == result
+    assert task["predictions"][0]["score"] == 0.4
+
+
+async def test_missing_data_key_is_400_naming_the_key_and_row(team):
+    pid = await project_id(team)
+    tasks = [{"review_text": "ok"}, {"other": "x"}]
+    response = await team.client.post(f"/api/projects/{pid}/import", json=tasks, headers=team.headers())
+    assert response.status_code == 400
+    assert "task 2" in response.json()["detail"]
+    assert "review_text" in response.json()["detail"]
+    assert await count_tasks(team, pid) == 0
+
+
+async def test_bad_inline_result_names_the_row_and_nothing_is_imported(team):
+    pid = await project_id(team)
+    bad = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Maybe"]}}]
+    tasks = [{"review_text": "ok"}, {"data": {"review_text": "x"}, "annotations": [{"result": bad}]}]
+    response = await team.client.post(f"/api/projects/{pid}/import", json=tasks, headers=team.headers())
+    assert response.status_code == 400
+    assert "task 2" in response.json()["detail"]
+    assert "Maybe" in response.json()["detail"]
+    assert await count_tasks(team, pid) == 0
+
+
+async def upload(team, pid, name, content: bytes):
+    return await team.client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        files={"file": (name, content)},
+        headers=team.headers(),
+    )
+
+
+async def test_csv_tsv_json_and_jsonl_uploads(team):
+    pid = await project_id(team)
+    cases = {
+        "a.csv": b'review_text,stars\ngreat,5\n"with, comma",3\n',
+        "b.tsv": b"review_text\tstars\nfine\t4\n",
+        "c.json": b'[{"review_text": "j1"}, {"data": {"review_text": "j2"}}]',
+        "d.jsonl": b'{"review_text": "l1"}\n\n{"review_text": "l2"}\n',
+    }
+    counts = {}
+    for name, content in cases.items():
+        response = await upload(team, pid, name, content)
+        assert response.status_code == 201, response.text
+        counts[name] = response.json()["task_count"]
+    assert counts == {"a.csv": 2, "b.tsv": 1, "c.json": 2, "d.jsonl": 2}
+    page = (await team.client.get(f"/api/tasks?project={pid}&page_size=100", headers=team.headers())).json()
+    texts = [t["data"]["review_text"] for t in page["tasks"]]
+    assert texts == ["great", "with, comma", "fine", "j1", "j2", "l1", "l2"]
+    assert page["tasks"][0]["data"]["stars"] == "5"
+
+
+async def test_malformed_json_lines_upload_names_the_line(team):
+    pid = await project_id(team)
+    response = await upload(team, pid, "x.jsonl", b'{"review_text": "a"}\n{"review_text": \n')
+    assert response.status_code == 400
+    assert "line 2" in response.json()["detail"]
+    assert await count_tasks(team, pid) == 0
+
+
+async def test_ragged_csv_row_names_the_line(team):
+    pid = await project_id(team)
+    response = await upload(team, pid, "x.csv", b"review_text,stars\na,1\nb,2,3\n")
+    assert response.status_code == 400
+    assert "line 3" in response.json()["detail"]
+    assert await count_tasks(team, pid) == 0
+
+
+async def test_unknown_file_type_is_400(team):
+    pid = await project_id(team)
+    response = await upload(team, pid, "x.exe", b"MZ")
+    assert response.status_code == 400
+    assert ".csv" in response.json()["detail"]
+
+
+async def test_bulk_prediction_import_and_unknown_task(team):
+    pid = await project_id(team)
+    ids = (
+        await team.client.post(
+            f"/api/projects/{pid}/import?return_task_ids=1",
+            json=[{"review_text": "a"}],
+            headers=team.headers(),
+        )
+    ).json()["task_ids"]
+    good = [{"task": ids[0], "result": "Positive", "score": 0.9, "model_version": "v2"}]
+    response = await team.client.post(
+        f"/api/projects/{pid}/import/predictions", json=good, headers=team.headers()
+    )
+    assert response.status_code == 201
+    assert response.json() == {"created": 1}
+    prediction = (await team.client.get(f"/api/predictions?task={ids[0]}", headers=team.headers())).json()[0]
+    assert prediction["result"][0]["value"] == {"choices": ["Positive"]}
+    bad = [{"task": 999999, "result": "Positive"}]
+    response = await team.client.post(
+        f"/api/projects/{pid}/import/predictions", json=bad, headers=team.headers()
+    )
+    assert response.status_code == 400
+    assert "999999" in response.json()["detail"]

@@ -1,0 +1,195 @@
+"""The task list ML backends and SDKs page through, and single-task CRUD."""
+
+import json
+
+import pytest
+
+from app.db.engine import make_sessionmaker
+from app.domain.roles import Role
+from tests.api.test_projects import create
+from tests.factories import make_actor, make_organization
+
+pytestmark = pytest.mark.core
+
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
+LABELED = {
+    "filters": {
+        "conjunction": "and",
+        "items": [
+            {"filter": "filter:tasks:completed_at", "operator": "empty", "value": False, "type": "Datetime"}
+        ],
+    },
+    "selectedItems": {"all": True, "excluded": []},
+}
+
+
+async def project_with_tasks(team, n=5):
+    pid = (await create(team)).json()["id"]
+    body = [{"review_text": f"t{i}"} for i in range(n)]
+    ids = (
+        await team.client.post(
+            f"/api/projects/{pid}/import?return_task_ids=1", json=body, headers=team.headers()
+        )
+    ).json()["task_ids"]
+    return pid, ids
+
+
+async def test_pages_until_404_and_shape(team):
+    pid, ids = await project_with_tasks(team, 5)
+    seen = []
+    page = 1
+    while True:
+        response = await team.client.get(
+            f"/api/tasks?project={pid}&page={page}&page_size=2&fields=all", headers=team.headers()
+        )
+        if response.status_code == 404:
+            break
+        body = response.json()
+        assert set(body) == {"tasks", "total", "total_annotations", "total_predictions"}
+        assert body["total"] == 5
+        assert all("annotations" in t and "predictions" in t for t in body["tasks"])
+        seen += [t["id"] for t in body["tasks"]]
+        page += 1
+    assert seen == ids
+
+
+async def test_labeled_and_unlabeled_filters(team):
+    pid, ids = await project_with_tasks(team, 3)
+    await team.client.post(
+        f"/api/tasks/{ids[1]}/annotations/", json={"result": CHOICE}, headers=team.headers()
+    )
+    labeled = (
+        await team.client.get(
+            "/api/tasks", params={"project": pid, "query": json.dumps(LABELED)}, headers=team.headers()
+        )
+    ).json()
+    assert [t["id"] for t in labeled["tasks"]] == [ids[1]]
+    assert labeled["total_annotations"] == 1
+    unlabeled_query = json.loads(json.dumps(LABELED))
+    unlabeled_query["filters"]["items"][0]["value"] = True
+    unlabeled = (
+        await team.client.get(
+            "/api/tasks",
+            params={"project": pid, "query": json.dumps(unlabeled_query)},
+            headers=team.headers(),
+        )
+    ).json()
+    assert [t["id"] for t in unlabeled["tasks"]] == [ids[0], ids[2]]
+
+
+async def test_id_filters_ordering_and_selected_items(team):
+    pid, ids = await project_with_tasks(team, 4)
+    query = {
+        "filters": {
+            "conjunction": "and",
+            "items": [
+                {"filter": "filter:tasks:id", "operator": "greater", "value": ids[0], "type": "Number"}
+            ],
+        },
+        "ordering": ["-tasks:id"],
+    }
+    body = (
+        await team.client.get(
+            "/api/tasks", params={"project": pid, "query": json.dumps(query)}, headers=team.headers()
+        )
+    ).json()
+    assert [t["id"] for t in body["tasks"]] == [ids[3], ids[2], ids[1]]
+    selected = {"selectedItems": {"all": False, "included": [ids[0], ids[2]]}}
+    body = (
+        await team.client.get(
+            "/api/tasks",
+            params={"project": pid, "query": json.dumps(selected), "include": "id"},
+            headers=team.headers(),
+        )
+    ).json()
+    assert body["tasks"] == [{"id": ids[0]}, {"id": ids[2]}]
+    data_filter = {
+        "filters": {
+            "conjunction": "and",
+            "items": [
+                {
+                    "filter": "filter:tasks:data.review_text",
+                    "operator": "contains",
+                    "value": "t3",
+                    "type": "String",
+                }
+            ],
+        }
+    }
+    body = (
+        await team.client.get(
+            "/api/tasks", params={"project": pid, "query": json.dumps(data_filter)}, headers=team.headers()
+        )
+    ).json()
+    assert [t["id"] for t in body["tasks"]] == [ids[3]]
+
+
+async def test_bad_query_is_400(team):
+    pid, _ = await project_with_tasks(team, 1)
+    response = await team.client.get(
+        "/api/tasks", params={"project": pid, "query": "{not json"}, headers=team.headers()
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "query"
+    unknown = {"filters": {"items": [{"filter": "filter:tasks:nope", "operator": "equal", "value": 1}]}}
+    response = await team.client.get(
+        "/api/tasks", params={"project": pid, "query": json.dumps(unknown)}, headers=team.headers()
+    )
+    assert response.status_code == 400
+    assert "nope" in response.json()["detail"]
+
+
+async def test_update_meta_and_data_then_delete(team):
+    pid, ids = await project_with_tasks(team, 2)
+    response = await team.client.patch(
+        f"/api/tasks/{ids[0]}", json={"meta": {"needs_review": True}}, headers=team.headers()
+    )
+    assert response.status_code == 200
+    assert response.json()["meta"] == {"needs_review": True}
+    bad = await team.client.patch(f"/api/tasks/{ids[0]}", json={"data": {"other": 1}}, headers=team.headers())
+    assert bad.status_code == 400
+    assert "review_text" in bad.json()["detail"]
+    assert (await team.client.delete(f"/api/tasks/{ids[0]}", headers=team.headers())).status_code == 204
+    assert (await team.client.get(f"/api/tasks/{ids[0]}/", headers=team.headers())).status_code == 404
+    project = (await team.client.get(f"/api/projects/{pid}", headers=team.headers())).json()
+    assert project["task_number"] == 1
+
+
+async def test_create_one_task_and_delete_all(team):
+    pid, _ = await project_with_tasks(team, 2)
+    response = await team.client.post(
+        "/api/tasks/", json={"data": {"review_text": "new"}, "project": pid}, headers=team.headers()
+    )
+    assert response.status_code == 201
+    assert response.json()["inner_id"] == 3
+    assert (
+        await team.client.delete(f"/api/projects/{pid}/tasks/", headers=team.headers())
+    ).status_code == 204
+    body = (await team.client.get(f"/api/tasks?project={pid}", headers=team.headers())).json()
+    assert body["total"] == 0
+
+
+async def test_another_organizations_ids_are_404(team, engine):
+    pid, ids = await project_with_tasks(team, 1)
+    async with make_sessionmaker(engine)() as session:
+        org = await make_organization(session)
+        _, token = await make_actor(session, Role.OWNER, email="stranger@example.com", organization_id=org)
+        await session.commit()
+    stranger = {"Authorization": f"Token {token}"}
+    for method, path in (
+        ("GET", f"/api/projects/{pid}"),
+        ("PATCH", f"/api/projects/{pid}"),
+        ("DELETE", f"/api/projects/{pid}"),
+        ("GET", f"/api/tasks/{ids[0]}"),
+        ("PATCH", f"/api/tasks/{ids[0]}"),
+        ("DELETE", f"/api/tasks/{ids[0]}"),
+        ("GET", f"/api/tasks?project={pid}"),
+        ("POST", f"/api/projects/{pid}/import"),
+    ):
+        response = await team.client.request(
+            method, path, json={"meta": {}} if method != "GET" else None, headers=stranger
+        )
+        assert response.status_code == 404, (method, path)
+    assert (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).status_code == 200
