@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import Annotation, Prediction, Project, Task
+from app.db.models import Annotation, Prediction, Task
 from app.domain.exports import ExportWriter, export_context, writer_for
 from app.domain.roles import Actor
 from app.services.projects import config_of, get_project
@@ -107,7 +107,9 @@ async def stream_export(
     yield writer.finish()
 
 
-async def _task_dicts(session: AsyncSession, rows: list[Any], only_ground_truth: bool) -> list[dict[str, Any]]:
+async def _task_dicts(
+    session: AsyncSession, rows: list[Any], only_ground_truth: bool
+) -> list[dict[str, Any]]:
     """Tasks in the JSON export shape, with their annotations and predictions, in three queries."""
     ids = [r.id for r in rows]
     annotations: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}

@@ -14,4 +14,5 @@ def enqueue(session: AsyncSession, name: str, **kwargs: Any) -> None:
 
 def take_pending(session: AsyncSession) -> list[tuple[str, dict[str, Any]]]:
     """The jobs asked for so far, emptying the buffer (called by the boundary after commit)."""
-    return session.info.pop(PENDING, [])
+    pending: list[tuple[str, dict[str, Any]]] = session.info.pop(PENDING, [])
+    return pending

@@ -84,7 +84,7 @@ async def import_predictions(session: AsyncSession, actor: Actor, project_id: in
             .where(Prediction.task_id.in_(task_ids))
             .group_by(Prediction.task_id)
         )
-        for task_id, count in counts.tuples():
+        for task_id, count in counts:
             await session.execute(update(Task).where(Task.id == task_id).values(total_predictions=count))
     return len(rows)
 

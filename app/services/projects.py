@@ -18,7 +18,7 @@ from app.domain.label_config import (
     result_usage,
 )
 from app.domain.pagination import Page, check_in_range
-from app.domain.project_settings import ProjectSettings, apply_ls_fields
+from app.domain.project_settings import ProjectSettings, apply_ls_fields, validate_settings
 from app.domain.roles import Actor
 
 GENERAL_COLUMNS = ("title", "description", "color")
@@ -132,9 +132,10 @@ async def create_project(
 def _with_default_weights(settings: ProjectSettings, config: LabelConfig) -> ProjectSettings:
     """Fill custom weights for controls that have none, so every control has a weight."""
     weights = default_control_weights(config)
-    weights.update({k: v for k, v in settings.quality.control_weights.items() if k in weights})
-    quality = settings.quality.model_copy(update={"control_weights": weights})
-    return settings.model_copy(update={"quality": quality})
+    tree = settings.model_dump(mode="json")
+    weights.update({k: v for k, v in tree["quality"]["control_weights"].items() if k in weights})
+    tree["quality"]["control_weights"] = weights
+    return validate_settings(tree)
 
 
 async def update_project(
@@ -198,7 +199,7 @@ async def model_versions(session: AsyncSession, actor: Actor, project_id: int) -
         .where(Prediction.project_id == project.id)
         .group_by(Prediction.model_version)
     )
-    return dict(rows.tuples().all())
+    return {version: count for version, count in rows}
 
 
 async def project_counters(session: AsyncSession, project_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -219,14 +220,14 @@ async def project_counters(session: AsyncSession, project_ids: list[int]) -> dic
         .group_by(Task.project_id)
     )
     counters = {pid: _counters(0, 0, 0, 0, 0, 0) for pid in project_ids}
-    for pid, tasks, finished, annotations, skipped, predictions, with_annotations in rows.tuples():
+    for pid, tasks, finished, annotations, skipped, predictions, with_annotations in rows:
         counters[pid] = _counters(tasks, finished, annotations, skipped, predictions, with_annotations)
     gt = await session.execute(
         select(Annotation.project_id, func.count(Annotation.id))
         .where(Annotation.project_id.in_(project_ids), Annotation.ground_truth)
         .group_by(Annotation.project_id)
     )
-    for pid, count in gt.tuples():
+    for pid, count in gt:
         counters[pid]["ground_truth_number"] = count
     return counters
 

@@ -81,7 +81,7 @@ def _truthy(value: Any) -> bool:
     return value in (True, 1, "true", "True", "1")
 
 
-def filtered_tasks(project_id: int, query: TaskQuery, *, only_annotated: bool = False) -> Select[tuple[Task]]:
+def filtered_tasks(project_id: int, query: TaskQuery, *, only_annotated: bool = False) -> Select[Task]:
     """The SELECT of a project's tasks narrowed by a Data Manager query."""
     stmt = select(Task).where(Task.project_id == project_id)
     if query.filters:
@@ -96,7 +96,7 @@ def filtered_tasks(project_id: int, query: TaskQuery, *, only_annotated: bool = 
     return stmt
 
 
-def _ordered(stmt: Select[tuple[Task]], query: TaskQuery) -> Select[tuple[Task]]:
+def _ordered(stmt: Select[Task], query: TaskQuery) -> Select[Task]:
     order = []
     for column, descending in query.ordering:
         col: Any = Task.data[column[5:]].as_string() if column.startswith("data.") else getattr(Task, column)

@@ -138,7 +138,7 @@ async def list_users(session: AsyncSession, actor: Actor) -> list[tuple[User, st
         .where(Membership.organization_id == actor.organization_id)
         .order_by(User.id)
     )
-    return [(u, r) for u, r in rows.tuples()]
+    return [(u, r) for u, r in rows]
 
 
 async def role_of(session: AsyncSession, organization_id: int, user_id: int) -> Role:

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.api.rest import annotations, exports, imports, predictions, projects, system, tasks, users
+from app.api.rest import annotations, imports, predictions, projects, system, tasks, users
 
 router = APIRouter()
-for module in (system, users, projects, imports, tasks, annotations, predictions, exports):
+for module in (system, users, projects, imports, tasks, annotations, predictions):
     router.include_router(module.router)

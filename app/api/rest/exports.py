@@ -18,7 +18,7 @@ async def export_tasks(
     session: Session,
     actor: CurrentActor,
     project_id: int,
-    exportType: str | None = None,  # noqa: N803 (Label Studio's parameter name)
+    exportType: str | None = None,
     export_type: str | None = None,
     download_all_tasks: str | None = None,
     only_ground_truth: str | None = None,

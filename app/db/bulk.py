@@ -1,0 +1,42 @@
+"""Bulk writes: PostgreSQL's COPY, SQLite's executemany; ids drawn up front so callers know them."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Table, insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def allocate_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+    """Reserve `count` primary keys for `table` (PostgreSQL: from its sequence in one query)."""
+    if count == 0:
+        return []
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
+        query = text(f"SELECT nextval({sequence}) FROM generate_series(1, :n)")
+        rows = await session.execute(query, {"n": count})
+        return [r[0] for r in rows]
+    start = (await session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table.name}"))).scalar_one()
+    return list(range(start + 1, start + 1 + count))
+
+
+async def copy_rows(
+    session: AsyncSession, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert many rows fast: COPY on PostgreSQL (JSON columns given as Python values)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    json_columns = {i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)}
+    encoded = [
+        tuple(orjson.dumps(v).decode() if i in json_columns else v for i, v in enumerate(row)) for row in rows
+    ]
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table.name, records=encoded, columns=list(columns))

@@ -1,0 +1,126 @@
+"""Shared pieces of the benchmarks: a Quorum server subprocess on a fresh database, percentiles."""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max in milliseconds."""
+    if not samples:
+        return {}
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2)}
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MB."""
+    total = 0
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return round(total / 1024, 1)
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    process: subprocess.Popen[bytes]
+    database_url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def fresh_database(kind: str, pg: str = "postgres@127.0.0.1:5432") -> Iterator[str]:
+    """A new empty PostgreSQL database (dropped afterwards) or SQLite file."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+        return
+    name = f"quorum_bench_{uuid.uuid4().hex[:8]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(f"postgresql://{pg}/postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+asyncpg://{pg}/{name}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def server(database_url: str, workers: int = 1) -> Iterator[Server]:
+    """`quorum start` in a subprocess with a known admin token; stopped at the end."""
+    token = uuid.uuid4().hex
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {
+            **os.environ,
+            "QUORUM_DATABASE_URL": database_url,
+            "QUORUM_DATA_DIR": data_dir,
+            "QUORUM_ADMIN_TOKEN": token,
+            "QUORUM_ADMIN_PASSWORD": "bench-password",
+            "QUORUM_MAX_REQUEST_BYTES": str(2 * 1024**3),
+            "QUORUM_MAX_JSON_BYTES": str(2 * 1024**3),
+        }
+        env.pop("QUORUM_REDIS_URL", None)
+        quorum = str(Path(sys.executable).parent / "quorum")
+        process = subprocess.Popen(
+            [quorum, "start", "--port", str(port), "--workers", str(workers)], env=env, cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {process.stderr.read().decode() if process.stderr else ''}")
+            time.sleep(0.2)
+        try:
+            yield Server(url, token, process, database_url)
+        finally:
+            process.terminate()
+            process.wait(20)
