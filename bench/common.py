@@ -34,7 +34,10 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (uvicorn workers), in MB."""
     total = 0
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    pids = [pid] + [
+        int(p)
+        for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    ]
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
@@ -105,8 +108,11 @@ def server(database_url: str, workers: int = 1) -> Iterator[Server]:
         env.pop("QUORUM_REDIS_URL", None)
         quorum = str(Path(sys.executable).parent / "quorum")
         process = subprocess.Popen(
-            [quorum, "start", "--port", str(port), "--workers", str(workers)], env=env, cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [quorum, "start", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -117,7 +123,9 @@ def server(database_url: str, workers: int = 1) -> Iterator[Server]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {process.stderr.read().decode() if process.stderr else ''}")
+                raise RuntimeError(
+                    f"server did not start: {process.stderr.read().decode() if process.stderr else ''}"
+                )
             time.sleep(0.2)
         try:
             yield Server(url, token, process, database_url)

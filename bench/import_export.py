@@ -1,6 +1,6 @@
 """Import and export at scale over HTTP against a `quorum start` subprocess; prints one JSON object.
 
-    python bench/import_export.py --tasks 100000 [--db postgres|sqlite] [--pages 30]
+python bench/import_export.py --tasks 100000 [--db postgres|sqlite] [--pages 30]
 """
 
 import argparse
@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 
-from bench.common import commit, fresh_database, percentiles, rss_mb, server
 from app import __version__
+from bench.common import commit, fresh_database, percentiles, rss_mb, server
 
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
-RESULT = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+RESULT = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
 
 
 def task(i: int) -> dict[str, Any]:
@@ -89,7 +91,9 @@ def task_pages(http: httpx.Client, project: int, n: int, samples: int) -> dict[s
         times = []
         for _ in range(samples):
             started = time.perf_counter()
-            http.get("/api/tasks", params={"project": project, "page": page, "page_size": size}).raise_for_status()
+            http.get(
+                "/api/tasks", params={"project": project, "page": page, "page_size": size}
+            ).raise_for_status()
             times.append(time.perf_counter() - started)
         out[name] = percentiles(times)
     return out
@@ -114,7 +118,9 @@ def main() -> None:
                 "import_json_batches_of_1000": import_batches(http, project, args.tasks),
             }
             for kind in ("JSON", "CSV"):
-                figures[f"export_{kind.lower()}"] = export(http, project, kind, quorum.process.pid, args.tasks)
+                figures[f"export_{kind.lower()}"] = export(
+                    http, project, kind, quorum.process.pid, args.tasks
+                )
             figures["task_list_page_ms"] = task_pages(http, project, args.tasks, args.pages)
     print(json.dumps(figures, indent=2))
 

@@ -1,6 +1,6 @@
 """One-shot export: tasks read in id order in batches and streamed through a format writer."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Annotation, Prediction, Task
-from app.domain.exports import ExportWriter, export_context, writer_for
+from app.domain.exports import ExportWriter, export_context, export_formats, writer_for
 from app.domain.roles import Actor
 from app.services.projects import config_of, get_project
 from app.services.shapes import iso
@@ -73,7 +73,7 @@ class PreparedExport:
 async def prepare_export(session: AsyncSession, actor: Actor, request: ExportRequest) -> PreparedExport:
     """Check access and the format before the first byte is sent."""
     project = await get_project(session, actor, request.project_id)
-    writer = writer_for(request.export_type, export_context(config_of(project)))
+    writer = writer_for(request.export_type, export_context(config_of(project), project.data_columns))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H-%M")
     return PreparedExport(request, writer, f"project-{project.id}-at-{stamp}.{writer.extension}")
 
@@ -108,7 +108,7 @@ async def stream_export(
 
 
 async def _task_dicts(
-    session: AsyncSession, rows: list[Any], only_ground_truth: bool
+    session: AsyncSession, rows: Sequence[Any], only_ground_truth: bool
 ) -> list[dict[str, Any]]:
     """Tasks in the JSON export shape, with their annotations and predictions, in three queries."""
     ids = [r.id for r in rows]
@@ -173,8 +173,6 @@ async def _task_dicts(
     ]
 
 
-async def export_formats(session: AsyncSession, actor: Actor, project_id: int) -> list[dict[str, Any]]:
-    from app.domain.exports import export_formats as formats
-
+async def list_formats(session: AsyncSession, actor: Actor, project_id: int) -> list[dict[str, Any]]:
     project = await get_project(session, actor, project_id)
-    return formats(export_context(config_of(project)))
+    return export_formats(export_context(config_of(project), project.data_columns))

@@ -58,9 +58,14 @@ async def import_tasks(
     config = config_of(project)
     for row, item in enumerate(items, start=1):
         _check_item(config, item, row)
-    locked = await session.scalar(select(Project).where(Project.id == project.id).with_for_update())
+    locked = await session.scalar(
+        select(Project)
+        .where(Project.id == project.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     assert locked is not None
-    first_inner = project.next_inner_id
+    first_inner = locked.next_inner_id
     settings = settings_of(project)
     overlap = settings.quality.annotations_per_task
     now = utcnow()
@@ -84,15 +89,19 @@ async def import_tasks(
     if rows:
         result = await session.execute(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows)
         task_ids = list(result.scalars())
+    keys = sorted({k for item in items for k in item.data})
     await session.execute(
         update(Project)
         .where(Project.id == project.id)
-        .values(next_inner_id=first_inner + len(items), task_count=Project.task_count + len(items))
+        .values(
+            next_inner_id=first_inner + len(items),
+            task_count=Project.task_count + len(items),
+            data_columns=sorted(set(locked.data_columns) | set(keys)),
+        )
     )
     annotations, predictions = await _write_inline(session, actor, project, items, task_ids, now)
     if task_ids:
         enqueue(session, "recount_project", project_id=project.id)
-    keys = sorted({k for item in items for k in item.data})
     return ImportResult(task_ids, annotations, predictions, time.perf_counter() - started, keys)
 
 

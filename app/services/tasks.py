@@ -147,6 +147,7 @@ async def update_task(session: AsyncSession, actor: Actor, task_id: int, payload
     project = await get_managed_project(session, actor, task.project_id)
     if "data" in payload:
         task.data = check_task_data(project, payload["data"], where="data")
+        project.data_columns = sorted(set(project.data_columns) | set(task.data))
     if "meta" in payload:
         if not isinstance(payload["meta"], dict):
             raise Invalid("meta must be an object", field="meta")

@@ -167,3 +167,36 @@ async def test_model_versions_is_a_dict_of_counts(team):
     )
     body = (await team.client.get(f"/api/projects/{pid}/model-versions", headers=team.headers())).json()
     assert body == {"v1": 1}
+
+
+async def test_members_see_the_project_and_project_roles_apply_to_annotators_only(team):
+    pid = (await create(team)).json()["id"]
+    annotator = team.ids[Role.ANNOTATOR]
+    added = await team.client.post(
+        f"/api/projects/{pid}/members", json={"user": annotator}, headers=team.headers()
+    )
+    assert added.status_code == 201
+    assert (
+        await team.client.get(f"/api/projects/{pid}", headers=team.headers(Role.ANNOTATOR))
+    ).status_code == 200
+    members = (await team.client.get(f"/api/projects/{pid}/members", headers=team.headers())).json()
+    assert [m["user"]["id"] for m in members] == [annotator]
+    as_reviewer = await team.client.post(
+        f"/api/projects/{pid}/members", json={"user": annotator, "role": "reviewer"}, headers=team.headers()
+    )
+    assert as_reviewer.json()["role"] == "reviewer"
+    downgrade = await team.client.post(
+        f"/api/projects/{pid}/members",
+        json={"user": team.ids[Role.MANAGER], "role": "annotator"},
+        headers=team.headers(),
+    )
+    assert downgrade.status_code == 400
+    refused = await team.client.post(
+        f"/api/projects/{pid}/members", json={"user": annotator}, headers=team.headers(Role.ANNOTATOR)
+    )
+    assert refused.status_code == 403
+    removed = await team.client.delete(f"/api/projects/{pid}/members/{annotator}", headers=team.headers())
+    assert removed.status_code == 204
+    assert (
+        await team.client.get(f"/api/projects/{pid}", headers=team.headers(Role.ANNOTATOR))
+    ).status_code == 404

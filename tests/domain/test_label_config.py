@@ -1,5 +1,4 @@
 """Label config parsing, result validation, prediction forms and config-change checks (T30, T31, T32)."""
-# ruff: noqa: E501  (tables of cases read best one case per line)
 
 import time
 from collections import Counter

@@ -8,7 +8,6 @@ from app.domain.errors import Invalid
 from app.domain.project_settings import LS_FIELDS, ProjectSettings, apply_ls_fields, to_ls_fields
 from app.domain.task_state import SkipQueue
 
-pytestmark = pytest.mark.core
 DEFAULTS = ProjectSettings()
 
 

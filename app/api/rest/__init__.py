@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.api.rest import annotations, imports, predictions, projects, system, tasks, users
+from app.api.rest import annotations, exports, imports, members, predictions, projects, system, tasks, users
 
 router = APIRouter()
-for module in (system, users, projects, imports, tasks, annotations, predictions):
+for module in (system, users, projects, members, imports, tasks, annotations, predictions, exports):
     router.include_router(module.router)

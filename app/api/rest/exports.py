@@ -43,4 +43,4 @@ async def export_tasks(
 
 @router.get("/api/projects/{project_id}/export/formats")
 async def export_formats(session: Session, actor: CurrentActor, project_id: int) -> Response:
-    return json_response(await exports.export_formats(session, actor, project_id))
+    return json_response(await exports.list_formats(session, actor, project_id))

@@ -26,6 +26,7 @@ class Project(Base):
     color: Mapped[str] = mapped_column(String(20), default="#FFFFFF")
     label_config: Mapped[str] = mapped_column(Text, default="<View></View>")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data_columns: Mapped[list[Any]] = mapped_column(default=list)
     random_seed: Mapped[int] = mapped_column(BigInteger, default=0)
     task_count: Mapped[int] = mapped_column(Integer, default=0)
     next_inner_id: Mapped[int] = mapped_column(BigInteger, default=1)

@@ -1,0 +1,43 @@
+"""Project members, in the shape the legacy client's `add_member` / `get_members` use."""
+
+from fastapi import APIRouter, Response
+
+from app.api.deps import CurrentActor, JsonObject, Session
+from app.api.rest.common import json_response, no_content
+from app.db.models import ProjectMember, User
+from app.domain.errors import Invalid
+from app.services import members
+from app.services.shapes import user_shape
+
+router = APIRouter(tags=["members"])
+
+
+def _member_shape(user: User, member: ProjectMember) -> dict[str, object]:
+    return {
+        "id": member.id,
+        "user": user_shape(user),
+        "role": member.role,
+        "paused": member.is_paused,
+        "pause_reason": member.pause_reason,
+    }
+
+
+@router.get("/api/projects/{project_id}/members")
+async def list_members(session: Session, actor: CurrentActor, project_id: int) -> Response:
+    rows = await members.list_members(session, actor, project_id)
+    return json_response([_member_shape(u, m) for u, m in rows])
+
+
+@router.post("/api/projects/{project_id}/members")
+async def add_member(session: Session, actor: CurrentActor, project_id: int, body: JsonObject) -> Response:
+    user_id = body.get("user")
+    if not isinstance(user_id, int):
+        raise Invalid("user must be a user id", field="user")
+    member = await members.add_member(session, actor, project_id, user_id, body.get("role"))
+    return json_response({"id": member.id, "user": user_id, "role": member.role}, status_code=201)
+
+
+@router.delete("/api/projects/{project_id}/members/{user_id}")
+async def remove_member(session: Session, actor: CurrentActor, project_id: int, user_id: int) -> Response:
+    await members.remove_member(session, actor, project_id, user_id)
+    return no_content()

@@ -1,0 +1,56 @@
+"""Project members: who works in a project, with an optional project-level role."""
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Membership, ProjectMember, User
+from app.domain.errors import Invalid, NotFound
+from app.domain.roles import PROJECT_ROLES, Actor, Role
+from app.services.projects import get_managed_project, get_project
+
+
+async def list_members(
+    session: AsyncSession, actor: Actor, project_id: int
+) -> list[tuple[User, ProjectMember]]:
+    project = await get_project(session, actor, project_id)
+    rows = await session.execute(
+        select(User, ProjectMember)
+        .join(ProjectMember, ProjectMember.user_id == User.id)
+        .where(ProjectMember.project_id == project.id)
+        .order_by(User.id)
+    )
+    return [(user, member) for user, member in rows]
+
+
+async def add_member(
+    session: AsyncSession, actor: Actor, project_id: int, user_id: int, role: str | None = None
+) -> ProjectMember:
+    """Add a user of the same organization; a role override is only for annotators and reviewers."""
+    project = await get_managed_project(session, actor, project_id)
+    org_role = await session.scalar(
+        select(Membership.role).where(
+            Membership.user_id == user_id, Membership.organization_id == project.organization_id
+        )
+    )
+    if org_role is None:
+        raise NotFound("No such user in this organization.", field="user")
+    if role is not None and (role not in PROJECT_ROLES or Role(org_role) not in PROJECT_ROLES):
+        raise Invalid(
+            "a project role (annotator or reviewer) applies only to annotators and reviewers", field="role"
+        )
+    member = await session.scalar(
+        select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user_id)
+    )
+    if member is None:
+        member = ProjectMember(project_id=project.id, user_id=user_id)
+        session.add(member)
+    member.role = role
+    await session.flush()
+    return member
+
+
+async def remove_member(session: AsyncSession, actor: Actor, project_id: int, user_id: int) -> None:
+    project = await get_managed_project(session, actor, project_id)
+    await session.execute(
+        delete(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user_id)
+    )
