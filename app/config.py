@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         50 * 1024 * 1024, description="Largest JSON body parsed in a request (uploads may be larger)."
     )
+    import_sync_bytes: int = Field(
+        5 * 1024 * 1024,
+        description="Imports larger than this run as a background job answered with {'import': id}.",
+    )
     secure_cookies: bool = Field(False, description="Mark session cookies Secure (set behind HTTPS).")
 
     @cached_property

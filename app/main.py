@@ -29,11 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.resolved_database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        queue: Queue = (
-            await ArqQueue.connect(settings.redis_url)
-            if settings.redis_url
-            else InProcessQueue(app.state.sessionmaker, FUNCTIONS)
-        )
+        queue: Queue
+        if settings.redis_url:
+            queue = await ArqQueue.connect(settings.redis_url)
+        else:
+            queue = InProcessQueue(app.state.sessionmaker, FUNCTIONS)
+            queue.every(5, "reap_imports")
         app.state.queue = queue
         try:
             yield

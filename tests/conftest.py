@@ -87,6 +87,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         redis_url="",
         max_request_bytes=5 * 1024 * 1024,
         max_json_bytes=2 * 1024 * 1024,
+        import_sync_bytes=64 * 1024,
     )
 
 

@@ -2,9 +2,11 @@
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
+import ijson
 import orjson
 
 from app.domain.errors import Invalid
@@ -50,38 +52,67 @@ def items_from_json(value: Any) -> list[TaskItem]:
     return [task_item(raw, i + 1) for i, raw in enumerate(rows)]
 
 
-def parse_json_file(content: bytes) -> list[TaskItem]:
+def iter_items(stream: IO[bytes], filename: str, text_key: str) -> Iterator[TaskItem]:
+    """Tasks from an uploaded file, one at a time, so a file of any size needs little memory."""
+    name = filename.lower()
+    if name.endswith((".jsonl", ".ndjson")):
+        return _json_lines(stream)
+    if name.endswith(".json"):
+        return _json_array(stream)
+    if name.endswith((".csv", ".tsv")):
+        return _delimited(stream, "," if name.endswith(".csv") else "\t")
+    if name.endswith(".txt"):
+        return (TaskItem(data={text_key: line.rstrip("\r\n")}) for line in _text(stream) if line.strip())
+    raise Invalid(f"'{filename}': unsupported file type; use .json, .jsonl, .csv, .tsv or .txt", field="file")
+
+
+def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
+    head = stream.read(64).lstrip()
+    stream.seek(0)
+    if not head.startswith(b"["):
+        try:
+            yield from items_from_json(orjson.loads(stream.read()))
+        except orjson.JSONDecodeError as exc:
+            raise Invalid(f"the file is not valid JSON: {exc}", field="file") from None
+        return
+    row = 0
     try:
-        return items_from_json(orjson.loads(content))
-    except orjson.JSONDecodeError as exc:
-        raise Invalid(f"the file is not valid JSON: {exc}", field="file") from None
+        for row, raw in enumerate(ijson.items(stream, "item", use_float=True), start=1):
+            yield task_item(raw, row)
+    except ijson.JSONError as exc:
+        raise Invalid(f"the file is not valid JSON after task {row}: {exc}", field="file") from None
 
 
-def parse_json_lines(content: bytes) -> list[TaskItem]:
-    items = []
-    for number, line in enumerate(content.splitlines(), start=1):
+def _json_lines(stream: IO[bytes]) -> Iterator[TaskItem]:
+    for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
-            items.append(task_item(orjson.loads(line), number))
+            raw = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             raise Invalid(f"line {number} is not valid JSON: {exc}", field="file") from None
-    return items
+        yield task_item(raw, number)
 
 
-def parse_delimited(content: bytes, delimiter: str) -> list[TaskItem]:
-    """CSV/TSV: the header row names the data keys; a ragged row is an error naming its line."""
+def _text(stream: IO[bytes]) -> Iterator[str]:
+    """Lines of a UTF-8 upload, newlines kept (the csv module needs them for quoted fields)."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
-        text = content.decode("utf-8-sig")
+        yield from text
     except UnicodeDecodeError:
         raise Invalid("the file is not UTF-8 text", field="file") from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    finally:
+        text.detach()  # leave the caller's stream open
+
+
+def _delimited(stream: IO[bytes], delimiter: str) -> Iterator[TaskItem]:
+    """CSV/TSV: the header row names the data keys; a ragged row is an error naming its line."""
+    reader = csv.reader(_text(stream), delimiter=delimiter)
     header = next(reader, None)
     if not header or any(not h.strip() for h in header):
         raise Invalid("line 1: the header row must name every column", field="file")
     if len(set(header)) != len(header):
         raise Invalid("line 1: the header row repeats a column name", field="file")
-    items = []
     for row in reader:
         if not row:
             continue
@@ -89,29 +120,4 @@ def parse_delimited(content: bytes, delimiter: str) -> list[TaskItem]:
             raise Invalid(
                 f"line {reader.line_num}: {len(row)} fields where the header has {len(header)}", field="file"
             )
-        items.append(TaskItem(data=dict(zip(header, row, strict=True))))
-    return items
-
-
-def parse_text_lines(content: bytes, key: str) -> list[TaskItem]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Invalid("the file is not UTF-8 text", field="file") from None
-    return [TaskItem(data={key: line}) for line in text.splitlines() if line.strip()]
-
-
-def parse_upload(filename: str, content: bytes, text_key: str) -> list[TaskItem]:
-    """Pick the parser by file extension."""
-    name = filename.lower()
-    if name.endswith((".jsonl", ".ndjson")):
-        return parse_json_lines(content)
-    if name.endswith(".json"):
-        return parse_json_file(content)
-    if name.endswith(".csv"):
-        return parse_delimited(content, ",")
-    if name.endswith(".tsv"):
-        return parse_delimited(content, "\t")
-    if name.endswith(".txt"):
-        return parse_text_lines(content, text_key)
-    raise Invalid(f"'{filename}': unsupported file type; use .json, .jsonl, .csv, .tsv or .txt", field="file")
+        yield TaskItem(data=dict(zip(header, row, strict=True)))

@@ -1,15 +1,24 @@
-"""Import tasks (with inline annotations and predictions) into a project in one transaction."""
+"""Import tasks with inline annotations and predictions: small ones at once, large files as a job.
+
+Every item is validated before anything is written. A job validates the whole file first, then
+writes it in chunks; each chunk commits together with the job's progress, so a crashed job
+resumes where it stopped and never writes a row twice.
+"""
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Annotation, Prediction, Project, Task
-from app.domain.errors import Invalid
+from app.db.bulk import allocate_ids, copy_rows
+from app.db.models import Annotation, Prediction, Project, ProjectImport, Task
+from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.label_config import (
     LabelConfig,
     normalize_prediction_result,
@@ -20,7 +29,118 @@ from app.domain.roles import Actor
 from app.domain.task_import import TaskItem
 from app.domain.task_state import is_labeled, random_key
 from app.services.jobs import enqueue
-from app.services.projects import config_of, get_managed_project, settings_of
+from app.services.projects import config_of, get_managed_project, get_project, settings_of
+
+LEASE = timedelta(seconds=15)
+TASK_COLUMNS = (
+    "id", "project_id", "inner_id", "data", "meta", "allow_skip", "overlap", "random_key", "created_at",
+    "updated_at", "total_annotations", "cancelled_annotations", "total_predictions", "is_labeled",
+    "completed_at", "import_id",
+)  # fmt: skip
+ANNOTATION_COLUMNS = (
+    "task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth", "lead_time",
+    "prediction", "last_action", "bulk_created", "created_at", "updated_at",
+)  # fmt: skip
+PREDICTION_COLUMNS = (
+    "task_id", "project_id", "result", "score", "model_version", "mislabeling", "created_at", "updated_at",
+)  # fmt: skip
+
+
+@dataclass
+class Written:
+    task_ids: list[int]
+    annotation_count: int
+    prediction_count: int
+    data_columns: list[str]
+
+
+def check_items(config: LabelConfig, items: Iterable[TaskItem], first_row: int = 1) -> None:
+    """Validate tasks and their inline results, naming the row (and field) of the first error."""
+    for row, item in enumerate(items, start=first_row):
+        try:
+            validate_task_data(config, item.data)
+            for entry in item.predictions:
+                entry["result"] = normalize_prediction_result(config, entry.get("result", []))
+            for i, entry in enumerate(item.annotations):
+                result = entry.get("result") or []
+                if not isinstance(result, list):
+                    raise Invalid(f"annotations[{i}].result must be a list", field="result")
+                if not entry.get("was_cancelled"):
+                    validate_result(config, result)
+        except Invalid as exc:
+            raise Invalid(f"task {row}: {exc.message}", field=exc.field) from None
+
+
+async def _lock_project(session: AsyncSession, project_id: int) -> Project:
+    """The project row, locked and fresh: inner ids and counters are allocated under this lock."""
+    project = await session.scalar(
+        select(Project)
+        .where(Project.id == project_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if project is None:
+        raise NotFound("Not found.")
+    return project
+
+
+def _counters(item: TaskItem, overlap: int, skip_queue: str) -> tuple[int, int, int, bool]:
+    """Counters of a new task; its inline annotations all belong to the importing user."""
+    submitted = sum(1 for a in item.annotations if not a.get("was_cancelled"))
+    skipped = len(item.annotations) - submitted
+    labeled = is_labeled(
+        annotators=1 if submitted else 0,
+        skippers_only=1 if skipped and not submitted else 0,
+        overlap=overlap,
+        skip_queue=skip_queue,
+    )
+    return submitted, skipped, len(item.predictions), labeled
+
+
+async def write_tasks(
+    session: AsyncSession,
+    project_id: int,
+    user_id: int | None,
+    items: list[TaskItem],
+    import_id: int | None = None,
+) -> Written:
+    """Write validated items in bulk (COPY on PostgreSQL), with counters and inner ids."""
+    project = await _lock_project(session, project_id)
+    settings = settings_of(project)
+    overlap = settings.quality.annotations_per_task
+    skip_queue = settings.effective_skip_queue().value
+    now = utcnow()
+    ids = await allocate_ids(session, Task.__table__, len(items))  # type: ignore[arg-type]
+    tasks: list[tuple[Any, ...]] = []
+    annotations: list[tuple[Any, ...]] = []
+    predictions: list[tuple[Any, ...]] = []
+    for offset, (task_id, item) in enumerate(zip(ids, items, strict=True)):
+        inner = project.next_inner_id + offset
+        submitted, skipped, predicted, labeled = _counters(item, overlap, skip_queue)
+        tasks.append(
+            (task_id, project.id, inner, item.data, item.meta, item.allow_skip, overlap,
+             random_key(project.random_seed, inner), now, now, submitted, skipped, predicted, labeled,
+             now if labeled else None, import_id)
+        )  # fmt: skip
+        for a in item.annotations:
+            annotations.append(
+                (task_id, project.id, user_id, a.get("result") or [], bool(a.get("was_cancelled", False)),
+                 bool(a.get("ground_truth", False)), a.get("lead_time"), {}, "imported", True, now, now)
+            )  # fmt: skip
+        for p in item.predictions:
+            predictions.append(
+                (task_id, project.id, p["result"], p.get("score"), str(p.get("model_version") or "undefined"),
+                 0.0, now, now)
+            )  # fmt: skip
+    await copy_rows(session, Task.__table__, TASK_COLUMNS, tasks)  # type: ignore[arg-type]
+    await copy_rows(session, Annotation.__table__, ANNOTATION_COLUMNS, annotations)  # type: ignore[arg-type]
+    await copy_rows(session, Prediction.__table__, PREDICTION_COLUMNS, predictions)  # type: ignore[arg-type]
+    keys = sorted({k for item in items for k in item.data})
+    project.next_inner_id += len(items)
+    project.task_count += len(items)
+    project.data_columns = sorted(set(project.data_columns) | set(keys))
+    await session.flush()
+    return Written(ids, len(annotations), len(predictions), keys)
 
 
 @dataclass
@@ -32,138 +152,138 @@ class ImportResult:
     data_columns: list[str]
 
 
-def _check_item(config: LabelConfig, item: TaskItem, row: int) -> None:
-    """Validate one task and its inline results, naming the row in any error."""
-    try:
-        validate_task_data(config, item.data)
-        for kind, entries in (("annotations", item.annotations), ("predictions", item.predictions)):
-            for i, entry in enumerate(entries):
-                if kind == "predictions":
-                    entry["result"] = normalize_prediction_result(config, entry.get("result", []))
-                elif not entry.get("was_cancelled"):
-                    result = entry.get("result", [])
-                    if not isinstance(result, list):
-                        raise Invalid(f"{kind}[{i}].result must be a list", field="result")
-                    validate_result(config, result)
-    except Invalid as exc:
-        raise Invalid(f"task {row}: {exc.message}", field=exc.field) from None
-
-
 async def import_tasks(
     session: AsyncSession, actor: Actor, project_id: int, items: list[TaskItem]
 ) -> ImportResult:
-    """Validate every item first, then write them all; any error leaves nothing behind."""
+    """Validate every item first, then write them all in this transaction."""
     started = time.perf_counter()
     project = await get_managed_project(session, actor, project_id)
-    config = config_of(project)
-    for row, item in enumerate(items, start=1):
-        _check_item(config, item, row)
-    locked = await session.scalar(
-        select(Project)
-        .where(Project.id == project.id)
+    check_items(config_of(project), items)
+    written = await write_tasks(session, project.id, actor.user_id, items)
+    if written.task_ids:
+        enqueue(session, "recount_project", project_id=project.id)
+    return ImportResult(
+        written.task_ids,
+        written.annotation_count,
+        written.prediction_count,
+        time.perf_counter() - started,
+        written.data_columns,
+    )
+
+
+async def create_import(
+    session: AsyncSession, actor: Actor, project_id: int, path: Path, file_name: str, *, return_task_ids: bool
+) -> ProjectImport:
+    """Record a stored upload as an import job and ask a worker to run it."""
+    project = await get_managed_project(session, actor, project_id)
+    job = ProjectImport(
+        project_id=project.id,
+        created_by_id=actor.user_id,
+        file_path=str(path),
+        file_name=file_name,
+        file_size=path.stat().st_size,
+        return_task_ids=return_task_ids,
+    )
+    session.add(job)
+    await session.flush()
+    enqueue(session, "run_import", import_id=job.id)
+    return job
+
+
+async def get_import(session: AsyncSession, actor: Actor, project_id: int, import_id: int) -> ProjectImport:
+    project = await get_project(session, actor, project_id)
+    job = await session.scalar(
+        select(ProjectImport).where(ProjectImport.id == import_id, ProjectImport.project_id == project.id)
+    )
+    if job is None:
+        raise NotFound("Not found.")
+    return job
+
+
+async def import_task_ids(session: AsyncSession, job: ProjectImport) -> list[int]:
+    rows = await session.scalars(select(Task.id).where(Task.import_id == job.id).order_by(Task.id))
+    return list(rows)
+
+
+async def claim_import(session: AsyncSession, import_id: int) -> ProjectImport | None:
+    """Take the job's lease; None when it is finished or another runner holds a live lease."""
+    job = await session.scalar(
+        select(ProjectImport)
+        .where(ProjectImport.id == import_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    assert locked is not None
-    first_inner = locked.next_inner_id
-    settings = settings_of(project)
-    overlap = settings.quality.annotations_per_task
     now = utcnow()
-    skip_queue = str(settings.annotation.skip_queue)
-    rows = [
-        {
-            "project_id": project.id,
-            "inner_id": first_inner + i,
-            "data": item.data,
-            "meta": item.meta,
-            "allow_skip": item.allow_skip,
-            "overlap": overlap,
-            "random_key": random_key(project.random_seed, first_inner + i),
-            "created_at": now,
-            "updated_at": now,
-            **_counters(item, overlap, skip_queue, now),
-        }
-        for i, item in enumerate(items)
-    ]
-    task_ids: list[int] = []
-    if rows:
-        result = await session.execute(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows)
-        task_ids = list(result.scalars())
-    keys = sorted({k for item in items for k in item.data})
-    await session.execute(
-        update(Project)
-        .where(Project.id == project.id)
-        .values(
-            next_inner_id=first_inner + len(items),
-            task_count=Project.task_count + len(items),
-            data_columns=sorted(set(locked.data_columns) | set(keys)),
+    if job is None or job.status in ("completed", "failed"):
+        return None
+    if job.status == "in_progress" and job.lease_until and job.lease_until > now:
+        return None
+    job.status = "in_progress"
+    job.lease_until = now + LEASE
+    return job
+
+
+async def write_import_chunk(
+    session: AsyncSession, import_id: int, items: list[TaskItem], rows_before: int
+) -> None:
+    """Write one chunk and advance the job in the same transaction; refuse if another runner moved it."""
+    job = await session.scalar(
+        select(ProjectImport)
+        .where(ProjectImport.id == import_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if job is None or job.status != "in_progress" or job.rows_done != rows_before:
+        raise Conflict(f"import {import_id} moved on under another runner")
+    written = await write_tasks(session, job.project_id, job.created_by_id, items, import_id=job.id)
+    job.rows_done += len(items)
+    job.annotation_count += written.annotation_count
+    job.prediction_count += written.prediction_count
+    job.data_columns = sorted(set(job.data_columns) | set(written.data_columns))
+    job.lease_until = utcnow() + LEASE
+
+
+async def finish_import(session: AsyncSession, import_id: int, *, error: str = "") -> None:
+    """Mark the job completed, or failed with a message for a person."""
+    job = await session.get_one(ProjectImport, import_id)
+    job.status = "failed" if error else "completed"
+    job.error = error
+    job.finished_at = utcnow()
+    job.duration = (job.finished_at - job.created_at).total_seconds()
+    job.lease_until = None
+    if not error:
+        enqueue(session, "recount_project", project_id=job.project_id)
+
+
+async def set_rows_total(session: AsyncSession, import_id: int, total: int) -> None:
+    await session.execute(update(ProjectImport).where(ProjectImport.id == import_id).values(rows_total=total))
+
+
+async def stale_imports(session: AsyncSession) -> list[int]:
+    """Jobs nobody is running: never started, or whose runner's lease ran out."""
+    rows = await session.scalars(
+        select(ProjectImport.id).where(
+            ProjectImport.status.in_(("created", "in_progress")),
+            or_(ProjectImport.lease_until.is_(None), ProjectImport.lease_until < utcnow()),
         )
     )
-    annotations, predictions = await _write_inline(session, actor, project, items, task_ids, now)
-    if task_ids:
-        enqueue(session, "recount_project", project_id=project.id)
-    return ImportResult(task_ids, annotations, predictions, time.perf_counter() - started, keys)
+    return list(rows)
 
 
-def _counters(item: TaskItem, overlap: int, skip_queue: str, now: Any) -> dict[str, Any]:
-    """Counters of a new task; its inline annotations all belong to the importing user."""
-    submitted = sum(1 for a in item.annotations if not a.get("was_cancelled"))
-    skipped = len(item.annotations) - submitted
-    labeled = is_labeled(
-        annotators=1 if submitted else 0,
-        skippers_only=1 if skipped and not submitted else 0,
-        overlap=overlap,
-        skip_queue=skip_queue,
+async def import_source(session: AsyncSession, import_id: int) -> tuple[ProjectImport, LabelConfig]:
+    """The job and its project's config, for a runner reading the file."""
+    job = await session.get_one(ProjectImport, import_id)
+    project = await session.get_one(Project, job.project_id)
+    return job, config_of(project)
+
+
+async def renew_lease(session: AsyncSession, import_id: int) -> None:
+    await session.execute(
+        update(ProjectImport).where(ProjectImport.id == import_id).values(lease_until=utcnow() + LEASE)
     )
-    return {
-        "total_annotations": submitted,
-        "cancelled_annotations": skipped,
-        "total_predictions": len(item.predictions),
-        "is_labeled": labeled,
-        "completed_at": now if labeled else None,
-    }
 
 
-async def _write_inline(
-    session: AsyncSession,
-    actor: Actor,
-    project: Project,
-    items: list[TaskItem],
-    task_ids: list[int],
-    now: Any,
-) -> tuple[int, int]:
-    annotation_rows = []
-    prediction_rows = []
-    for task_id, item in zip(task_ids, items, strict=True):
-        for a in item.annotations:
-            annotation_rows.append(
-                {
-                    "task_id": task_id,
-                    "project_id": project.id,
-                    "completed_by_id": actor.user_id,
-                    "result": a.get("result") or [],
-                    "was_cancelled": bool(a.get("was_cancelled", False)),
-                    "ground_truth": bool(a.get("ground_truth", False)),
-                    "lead_time": a.get("lead_time"),
-                    "last_action": "imported",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        for p in item.predictions:
-            prediction_rows.append(
-                {
-                    "task_id": task_id,
-                    "project_id": project.id,
-                    "result": p["result"],
-                    "score": p.get("score"),
-                    "model_version": str(p.get("model_version") or "undefined"),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-    if annotation_rows:
-        await session.execute(insert(Annotation), annotation_rows)
-    if prediction_rows:
-        await session.execute(insert(Prediction), prediction_rows)
-    return len(annotation_rows), len(prediction_rows)
+def upload_text_key(config: LabelConfig) -> str:
+    """Plain-text uploads put each line under the config's only data key (or `text`)."""
+    keys = sorted(config.data_keys)
+    return keys[0] if len(keys) == 1 else "text"

@@ -31,6 +31,7 @@ class InProcessQueue:
         self.ctx: dict[str, Any] = {"sessionmaker": sessionmaker, "queue": self}
         self.functions = functions
         self.running: set[asyncio.Task[None]] = set()
+        self.schedules: list[asyncio.Task[None]] = []
 
     async def send(self, name: str, kwargs: dict[str, Any]) -> None:
         task = asyncio.create_task(self._run(name, kwargs))
@@ -43,12 +44,25 @@ class InProcessQueue:
         except Exception:
             log.exception("job %s failed", name)
 
+    def every(self, seconds: float, name: str) -> None:
+        """Run job `name` periodically, as arq's cron does on a worker."""
+
+        async def loop() -> None:
+            while True:
+                await self._run(name, {})
+                await asyncio.sleep(seconds)
+
+        self.schedules.append(asyncio.create_task(loop()))
+
     async def drain(self) -> None:
         """Wait for every job sent so far (and the jobs they send)."""
         while self.running:
             await asyncio.gather(*list(self.running))
 
     async def close(self) -> None:
+        for schedule in self.schedules:
+            schedule.cancel()
+        await asyncio.gather(*self.schedules, return_exceptions=True)
         await self.drain()
 
 

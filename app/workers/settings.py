@@ -2,12 +2,19 @@
 
 from typing import Any, ClassVar
 
+from arq import cron
+
 from app.config import Settings
 from app.db.engine import make_engine, make_sessionmaker
+from app.workers.imports import reap_imports, run_import
 from app.workers.projects import recount_project
 from app.workers.queue import ArqQueue, JobFunction
 
-FUNCTIONS: dict[str, JobFunction] = {"recount_project": recount_project}
+FUNCTIONS: dict[str, JobFunction] = {
+    "recount_project": recount_project,
+    "run_import": run_import,
+    "reap_imports": reap_imports,
+}
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -16,6 +23,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = make_engine(settings.resolved_database_url)
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
     ctx["queue"] = ArqQueue(ctx["redis"])
+    await reap_imports(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -28,4 +36,5 @@ class WorkerSettings:
     functions: ClassVar[list[JobFunction]] = list(FUNCTIONS.values())
     on_startup = startup
     on_shutdown = shutdown
+    cron_jobs: ClassVar[list[Any]] = [cron(reap_imports, second=set(range(0, 60, 5)), run_at_startup=False)]
     max_tries = 5

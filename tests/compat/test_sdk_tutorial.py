@@ -1,5 +1,7 @@
 """The tutorial's SDK code, run unchanged against a live Quorum with only the URL and key changed."""
 
+import time
+
 import pytest
 from label_studio_sdk import Client, LabelStudio
 
@@ -98,3 +100,23 @@ def test_new_client_projects_import_and_task_listing(live, sdk_token):
     assert client.projects.get(id=project.id).title == "Renamed"
     client.projects.delete(id=project.id)
     assert list(client.projects.list()) == []
+
+
+def test_both_clients_follow_a_large_import_job(live, sdk_token):
+    ls = Client(url=live.url, api_key=sdk_token)
+    project = ls.start_project(title="Bulk", label_config=SENTIMENT)
+    tasks = [{"data": {"review_text": f"review {i} " + "z" * 100}} for i in range(1500)]
+    task_ids = project.import_tasks(tasks)
+    assert len(task_ids) == 1500
+    assert len(project.get_tasks(only_ids=True)) == 1500
+
+    client = LabelStudio(base_url=live.url, api_key=sdk_token)
+    started = client.projects.import_tasks(id=project.id, request=tasks, return_task_ids=True)
+    status = client.tasks.create_many_status(id=project.id, import_pk=started.import_)
+    for _ in range(100):
+        if status.status == "completed":
+            break
+        time.sleep(0.1)
+        status = client.tasks.create_many_status(id=project.id, import_pk=started.import_)
+    assert status.status == "completed"
+    assert len(status.task_ids) == 1500

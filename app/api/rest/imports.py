@@ -1,40 +1,90 @@
-"""Task and prediction import, answering in Label Studio Community's shape."""
+"""Task and prediction import: small ones answered at once in Label Studio Community's shape,
+large ones as a job answered `{"import": id}` and polled at `/imports/{id}`."""
+
+import shutil
+import uuid
+from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
-from app.api.deps import CurrentActor, JsonBody, Session, flag, json_body
+from app.api.deps import CurrentActor, JsonBody, Session, flag, json_body, settings_of
 from app.api.rest.common import json_response
+from app.db.models import ProjectImport
 from app.domain.errors import Invalid
-from app.domain.task_import import TaskItem, items_from_json, parse_upload
+from app.domain.task_import import TaskItem, items_from_json, iter_items
 from app.services import imports, predictions
 from app.services.projects import config_of, get_project
+from app.services.shapes import iso
 
 router = APIRouter(tags=["import"])
 
 
-async def _items(request: Request, session: Session, actor: CurrentActor, project_id: int) -> list[TaskItem]:
-    """Tasks from a JSON body, or from uploaded files (multipart field `file`)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
-        files += [f for key, f in form.multi_items() if key != "file" and isinstance(f, UploadFile)]
-        if not files:
-            raise Invalid("no file uploaded: send the tasks in the multipart field 'file'", field="file")
-        keys = sorted(config_of(await get_project(session, actor, project_id)).data_keys)
-        text_key = keys[0] if len(keys) == 1 else "text"
-        items = []
-        for upload in files:
-            items += parse_upload(upload.filename or "upload.json", await upload.read(), text_key)
-        return items
-    return items_from_json(await json_body(request))
+def _store(request: Request, suffix: str) -> Path:
+    folder = settings_of(request).data_dir / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{uuid.uuid4().hex}{suffix}"
+
+
+async def _uploads(request: Request) -> list[UploadFile]:
+    form = await request.form(max_files=100)
+    files = [f for _, f in form.multi_items() if isinstance(f, UploadFile)]
+    if not files:
+        raise Invalid("no file uploaded: send the tasks in the multipart field 'file'", field="file")
+    return files
+
+
+def _file_size(upload: UploadFile) -> int:
+    upload.file.seek(0, 2)
+    size = upload.file.tell()
+    upload.file.seek(0)
+    return size
+
+
+async def _as_job(
+    request: Request, session: Session, actor: CurrentActor, project_id: int, path: Path, name: str
+) -> Response:
+    job = await imports.create_import(
+        session,
+        actor,
+        project_id,
+        path,
+        name,
+        return_task_ids=flag(request.query_params.get("return_task_ids")),
+    )
+    return json_response({"import": job.id}, status_code=201)
 
 
 @router.post("/api/projects/{project_id}/import")
 async def import_tasks(request: Request, session: Session, actor: CurrentActor, project_id: int) -> Response:
-    items = await _items(request, session, actor, project_id)
+    limit = settings_of(request).import_sync_bytes
+    items: list[TaskItem]
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        files = await _uploads(request)
+        sizes = [_file_size(f) for f in files]
+        if sum(sizes) > limit:
+            if len(files) > 1:
+                raise Invalid(
+                    f"upload files over {limit} bytes one at a time; each becomes an import job", field="file"
+                )
+            name = files[0].filename or "upload.json"
+            path = _store(request, Path(name).suffix)
+            with path.open("wb") as target:
+                shutil.copyfileobj(files[0].file, target)
+            return await _as_job(request, session, actor, project_id, path, name)
+        key = imports.upload_text_key(config_of(await get_project(session, actor, project_id)))
+        items = []
+        for upload in files:
+            items += iter_items(upload.file, upload.filename or "upload.json", key)
+    else:
+        body = await request.body()
+        if len(body) > limit:
+            path = _store(request, ".json")
+            path.write_bytes(body)
+            return await _as_job(request, session, actor, project_id, path, "body.json")
+        items = items_from_json(await json_body(request))
     result = await imports.import_tasks(session, actor, project_id, items)
-    body = {
+    shape = {
         "task_count": len(result.task_ids),
         "annotation_count": result.annotation_count,
         "prediction_count": result.prediction_count,
@@ -46,8 +96,42 @@ async def import_tasks(request: Request, session: Session, actor: CurrentActor, 
         "data_columns": result.data_columns,
     }
     if flag(request.query_params.get("return_task_ids")):
-        body["task_ids"] = result.task_ids
-    return json_response(body, status_code=201)
+        shape["task_ids"] = result.task_ids
+    return json_response(shape, status_code=201)
+
+
+@router.get("/api/projects/{project_id}/imports/{import_id}")
+async def get_import(session: Session, actor: CurrentActor, project_id: int, import_id: int) -> Response:
+    """The job as the SDKs poll it: status created, in_progress, completed or failed."""
+    job = await imports.get_import(session, actor, project_id, import_id)
+    return json_response(await _import_shape(session, job))
+
+
+async def _import_shape(session: Session, job: ProjectImport) -> dict[str, object]:
+    shape: dict[str, object] = {
+        "id": job.id,
+        "project": job.project_id,
+        "status": job.status,
+        "error": job.error or None,
+        "task_count": job.rows_done,
+        "annotation_count": job.annotation_count,
+        "prediction_count": job.prediction_count,
+        "predictions_count": job.prediction_count,
+        "duration": job.duration,
+        "file_upload_ids": [],
+        "found_formats": [job.file_name],
+        "data_columns": job.data_columns,
+        "return_task_ids": job.return_task_ids,
+        "commit_to_project": True,
+        "could_be_tasks_list": False,
+        "progress": {"rows_done": job.rows_done, "rows_total": job.rows_total},
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "finished_at": iso(job.finished_at),
+    }
+    if job.return_task_ids and job.status == "completed":
+        shape["task_ids"] = await imports.import_task_ids(session, job)
+    return shape
 
 
 @router.post("/api/projects/{project_id}/import/predictions")

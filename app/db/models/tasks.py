@@ -36,6 +36,9 @@ class Task(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     completed_at: Mapped[datetime | None]
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project_imports.id", ondelete="SET NULL"), index=True
+    )
 
 
 class TaskAssignment(Base):

@@ -1,0 +1,88 @@
+"""Large imports run as jobs: `{"import": id}` at once, then polled until completed or failed."""
+
+import asyncio
+
+import orjson
+import pytest
+
+from tests.api.test_imports import count_tasks, project_id, upload
+
+pytestmark = pytest.mark.core
+
+
+async def poll(team, pid, import_id, timeout=60.0):
+    for _ in range(int(timeout / 0.1)):
+        body = (
+            await team.client.get(f"/api/projects/{pid}/imports/{import_id}/", headers=team.headers())
+        ).json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"import {import_id} still {body['status']}")
+
+
+def big_tasks(n):
+    return [{"review_text": f"review {i} " + "x" * 80} for i in range(n)]
+
+
+async def test_large_json_body_becomes_a_job_with_task_ids(team):
+    pid = await project_id(team)
+    tasks = big_tasks(2000)
+    response = await team.client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        content=orjson.dumps(tasks),
+        headers={**team.headers(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201
+    assert set(response.json()) == {"import"}
+    job = await poll(team, pid, response.json()["import"])
+    assert job["status"] == "completed", job
+    assert job["task_count"] == 2000
+    assert len(job["task_ids"]) == 2000
+    assert job["progress"] == {"rows_done": 2000, "rows_total": 2000}
+    assert await count_tasks(team, pid) == 2000
+    first = (await team.client.get(f"/api/tasks/{job['task_ids'][0]}", headers=team.headers())).json()
+    assert first["data"] == tasks[0]
+    assert first["inner_id"] == 1
+
+
+async def test_large_csv_upload_becomes_a_job(team):
+    pid = await project_id(team)
+    content = "review_text,n\n" + "".join(f"row {i} {'y' * 60},{i}\n" for i in range(3000))
+    response = await upload(team, pid, "big.csv", content.encode())
+    job = await poll(team, pid, response.json()["import"])
+    assert job["status"] == "completed"
+    assert await count_tasks(team, pid) == 3000
+
+
+async def test_a_bad_row_fails_the_job_naming_it_and_nothing_is_written(team):
+    pid = await project_id(team)
+    tasks = big_tasks(2000)
+    tasks[1499] = {"other": "missing the key"}
+    response = await team.client.post(
+        f"/api/projects/{pid}/import",
+        content=orjson.dumps(tasks),
+        headers={**team.headers(), "Content-Type": "application/json"},
+    )
+    job = await poll(team, pid, response.json()["import"])
+    assert job["status"] == "failed"
+    assert "task 1500" in job["error"]
+    assert "review_text" in job["error"]
+    assert await count_tasks(team, pid) == 0
+
+
+async def test_broken_json_file_fails_the_job(team):
+    pid = await project_id(team)
+    content = orjson.dumps(big_tasks(1000))[:-5]
+    response = await upload(team, pid, "broken.json", content)
+    job = await poll(team, pid, response.json()["import"])
+    assert job["status"] == "failed"
+    assert "not valid JSON" in job["error"]
+    assert await count_tasks(team, pid) == 0
+
+
+async def test_unknown_import_is_404(team):
+    pid = await project_id(team)
+    assert (
+        await team.client.get(f"/api/projects/{pid}/imports/999", headers=team.headers())
+    ).status_code == 404
