@@ -14,6 +14,7 @@ from app.api.middleware import BodyLimit, StripTrailingSlash
 from app.api.pages import router as pages_router
 from app.api.rest import router as rest_router
 from app.config import Settings
+from app.db.base import utcnow
 from app.db.engine import make_engine, make_sessionmaker
 from app.workers.queue import ArqQueue, InProcessQueue, Queue
 from app.workers.settings import FUNCTIONS
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Quorum", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.settings = settings
+    app.state.clock = utcnow
     errors.install(app)
     app.include_router(rest_router)
     app.include_router(pages_router)

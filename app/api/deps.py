@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -99,6 +100,15 @@ async def json_object(body: JsonBody) -> dict[str, Any]:
 
 
 JsonObject = Annotated[dict[str, Any], Depends(json_object)]
+
+
+def _now(request: Request) -> datetime:
+    """The app's clock (replaceable in tests, so expiry is tested without sleeping)."""
+    now: datetime = request.app.state.clock()
+    return now
+
+
+Now = Annotated[datetime, Depends(_now)]
 
 
 def flag(value: str | None, default: bool = False) -> bool:

@@ -1,20 +1,22 @@
 """Annotations: create (submit or skip), read, list, update, delete, keeping task counters right."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Annotation, Project, TaskReservation
+from app.db.models import Annotation, Draft, Project, TaskReservation
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_result
+from app.domain.label_stream import TaskView, can_skip
 from app.domain.roles import Actor, Role
+from app.domain.task_state import SkipQueue
+from app.services import label_stream
 from app.services.projects import config_of, settings_of, visible_projects
 from app.services.tasks import get_task, refresh_task_state
-
-WRITABLE = ("result", "was_cancelled", "ground_truth", "lead_time")
 
 
 def _result_of(project: Project, payload: Mapping[str, Any], *, cancelled: bool) -> list[Any]:
@@ -31,14 +33,23 @@ def _result_of(project: Project, payload: Mapping[str, Any], *, cancelled: bool)
 
 
 async def create_annotation(
-    session: AsyncSession, actor: Actor, task_id: int, payload: Mapping[str, Any], *, cancelled: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    task_id: int,
+    payload: Mapping[str, Any],
+    *,
+    cancelled: bool = False,
+    now: datetime | None = None,
 ) -> Annotation:
-    """Submit (or, with `was_cancelled`, skip) a task; releases the caller's reservation on it."""
+    """Submit (or, with `was_cancelled`, skip) a task, within the stream's rules."""
+    now = now or utcnow()
     task = await get_task(session, actor, task_id, for_update=True)
     project = await session.get_one(Project, task.project_id)
+    settings = settings_of(project)
     cancelled = cancelled or bool(payload.get("was_cancelled", False))
-    if cancelled and not task.allow_skip:
-        raise Invalid("This task cannot be skipped.", field="was_cancelled")
+    if cancelled:
+        view = TaskView(task.id, task.inner_id, task.overlap, task.random_key, task.allow_skip)
+        can_skip(settings, view, payload.get("comment"))
     client_key = payload.get("client_key")
     if client_key is not None:
         existing = await session.scalar(
@@ -52,6 +63,9 @@ async def create_annotation(
             return existing
     result = _result_of(project, payload, cancelled=cancelled)
     ground_truth = bool(payload.get("ground_truth", False)) and actor.manages
+    skip_queue = settings.effective_skip_queue()
+    if not cancelled and not ground_truth and not actor.manages and settings.annotation.assignment == "auto":
+        await label_stream.check_slot(session, task, actor.user_id, skip_queue, now)
     if ground_truth:
         await _clear_ground_truth(session, task.id)
     annotation = Annotation(
@@ -66,13 +80,14 @@ async def create_annotation(
         last_action="skipped" if cancelled else "submitted",
     )
     session.add(annotation)
-    await session.execute(
-        delete(TaskReservation).where(
-            TaskReservation.task_id == task.id, TaskReservation.user_id == actor.user_id
+    if not cancelled or skip_queue is not SkipQueue.REQUEUE_TO_ME:
+        await session.execute(
+            delete(TaskReservation).where(
+                TaskReservation.task_id == task.id, TaskReservation.user_id == actor.user_id
+            )
         )
-    )
     await session.flush()
-    await refresh_task_state(session, task, str(settings_of(project).annotation.skip_queue))
+    await refresh_task_state(session, task, skip_queue)
     await session.flush()
     return annotation
 
@@ -148,7 +163,7 @@ async def update_annotation(
     annotation.updated_at = utcnow()
     annotation.last_action = "updated"
     await session.flush()
-    await refresh_task_state(session, task, str(settings_of(project).annotation.skip_queue))
+    await refresh_task_state(session, task, settings_of(project).effective_skip_queue())
     await session.flush()
     return annotation
 
@@ -158,7 +173,7 @@ async def delete_annotation(session: AsyncSession, actor: Actor, annotation_id: 
     task = await get_task(session, actor, annotation.task_id, for_update=True)
     project = await session.get_one(Project, task.project_id)
     await session.execute(delete(Annotation).where(Annotation.id == annotation.id))
-    await refresh_task_state(session, task, str(settings_of(project).annotation.skip_queue))
+    await refresh_task_state(session, task, settings_of(project).effective_skip_queue())
     await session.flush()
 
 
@@ -172,3 +187,8 @@ async def annotations_of(session: AsyncSession, task_ids: list[int]) -> dict[int
         for annotation in rows:
             grouped[annotation.task_id].append(annotation)
     return grouped
+
+
+async def drafts_of(session: AsyncSession, task_id: int, user_id: int) -> list[Draft]:
+    rows = await session.scalars(select(Draft).where(Draft.task_id == task_id, Draft.user_id == user_id))
+    return list(rows)

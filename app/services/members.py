@@ -3,7 +3,8 @@
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Membership, ProjectMember, User
+from app.db.base import utcnow
+from app.db.models import Membership, ProjectMember, TaskReservation, User
 from app.domain.errors import Invalid, NotFound
 from app.domain.roles import PROJECT_ROLES, Actor, Role
 from app.services.projects import get_managed_project, get_project
@@ -54,3 +55,27 @@ async def remove_member(session: AsyncSession, actor: Actor, project_id: int, us
     await session.execute(
         delete(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user_id)
     )
+
+
+async def set_paused(
+    session: AsyncSession, actor: Actor, project_id: int, user_id: int, *, paused: bool, reason: str
+) -> ProjectMember:
+    """A manager pauses or unpauses a member; a paused member's reservations are released at once."""
+    project = await get_managed_project(session, actor, project_id)
+    member = await session.scalar(
+        select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user_id)
+    )
+    if member is None:
+        raise NotFound("This user is not a member of the project.", field="user")
+    member.is_paused = paused
+    member.pause_reason = reason if paused else ""
+    member.pause_kind = "manual" if paused else None
+    member.paused_at = utcnow() if paused else None
+    if paused:
+        await session.execute(
+            delete(TaskReservation).where(
+                TaskReservation.project_id == project.id, TaskReservation.user_id == user_id
+            )
+        )
+    await session.flush()
+    return member

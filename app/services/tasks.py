@@ -16,7 +16,7 @@ from app.domain.pagination import Page, check_in_range
 from app.domain.roles import Actor
 from app.domain.task_query import Filter, TaskQuery
 from app.domain.task_state import is_labeled
-from app.services.projects import config_of, get_managed_project, get_project, settings_of, visible_projects
+from app.services.projects import config_of, get_managed_project, get_project, visible_projects
 
 
 async def get_task(session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False) -> Task:
@@ -182,13 +182,18 @@ async def delete_tasks(session: AsyncSession, actor: Actor, project_id: int, que
 
 
 async def refresh_task_state(session: AsyncSession, task: Task, skip_queue: str) -> None:
-    """Recount a locked task's annotations and recompute whether it is labeled."""
+    """Recount a locked task's annotations and recompute whether it is labeled.
+
+    Ground-truth annotations are counted in the totals but never toward the overlap.
+    """
     counts = await session.execute(
         select(
             func.count(Annotation.id).filter(Annotation.was_cancelled.is_(False)),
             func.count(Annotation.id).filter(Annotation.was_cancelled.is_(True)),
-            func.count(distinct(Annotation.completed_by_id)).filter(Annotation.was_cancelled.is_(False)),
-            func.count(distinct(Annotation.completed_by_id)),
+            func.count(distinct(Annotation.completed_by_id)).filter(
+                Annotation.was_cancelled.is_(False), Annotation.ground_truth.is_(False)
+            ),
+            func.count(distinct(Annotation.completed_by_id)).filter(Annotation.ground_truth.is_(False)),
         ).where(Annotation.task_id == task.id)
     )
     submitted, cancelled, annotators, everyone = counts.one()
@@ -205,8 +210,3 @@ async def refresh_task_state(session: AsyncSession, task: Task, skip_queue: str)
     elif not labeled:
         task.completed_at = None
     task.is_labeled = labeled
-
-
-async def skip_queue_of(session: AsyncSession, project_id: int) -> str:
-    project = await session.get_one(Project, project_id)
-    return str(settings_of(project).annotation.skip_queue)

@@ -2,8 +2,30 @@
 
 from fastapi import APIRouter
 
-from app.api.rest import annotations, exports, imports, members, predictions, projects, system, tasks, users
+from app.api.rest import (
+    annotations,
+    exports,
+    imports,
+    label_stream,
+    members,
+    predictions,
+    projects,
+    system,
+    tasks,
+    users,
+)
 
 router = APIRouter()
-for module in (system, users, projects, members, imports, tasks, annotations, predictions, exports):
+for module in (
+    system,
+    users,
+    projects,
+    members,
+    label_stream,
+    imports,
+    tasks,
+    annotations,
+    predictions,
+    exports,
+):
     router.include_router(module.router)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentActor, JsonObject, Session, flag
+from app.api.deps import CurrentActor, JsonObject, Now, Session, flag
 from app.api.rest.common import json_response, no_content
 from app.services import annotations
 from app.services.shapes import annotation_shape
@@ -18,11 +18,16 @@ async def list_annotations(session: Session, actor: CurrentActor, task_id: int) 
 
 @router.post("/api/tasks/{task_id}/annotations")
 async def create_annotation(
-    session: Session, actor: CurrentActor, task_id: int, body: JsonObject, was_cancelled: str | None = None
+    session: Session,
+    actor: CurrentActor,
+    now: Now,
+    task_id: int,
+    body: JsonObject,
+    was_cancelled: str | None = None,
 ) -> Response:
     """Submit, or skip with `was_cancelled` in the body or the query."""
     annotation = await annotations.create_annotation(
-        session, actor, task_id, body, cancelled=flag(was_cancelled)
+        session, actor, task_id, body, cancelled=flag(was_cancelled), now=now
     )
     return json_response(annotation_shape(annotation), status_code=201)
 

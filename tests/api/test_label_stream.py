@@ -1,0 +1,214 @@
+"""The label stream over the API, one test per rule, named after the spec's wording."""
+
+from datetime import timedelta
+
+import pytest
+
+from app.db.base import utcnow
+from app.db.engine import make_sessionmaker
+from app.db.models import TaskAssignment
+from app.domain.roles import Role
+from tests.api.test_projects import create
+from tests.api.test_tasks import CHOICE
+
+pytestmark = pytest.mark.core
+AN = Role.ANNOTATOR
+
+
+async def stream_project(team, n=3, **settings):
+    pid = (await create(team, **settings)).json()["id"]
+    ids = (
+        await team.client.post(
+            f"/api/projects/{pid}/import?return_task_ids=1",
+            json=[{"review_text": f"t{i}"} for i in range(n)],
+            headers=team.headers(),
+        )
+    ).json()["task_ids"]
+    for role in (Role.ANNOTATOR, Role.REVIEWER):
+        await team.client.post(
+            f"/api/projects/{pid}/members", json={"user": team.ids[role]}, headers=team.headers()
+        )
+    return pid, ids
+
+
+async def next_(team, pid, role=AN):
+    return await team.client.get(f"/api/projects/{pid}/next", headers=team.headers(role))
+
+
+async def submit(team, task_id, role=AN, **extra):
+    return await team.client.post(
+        f"/api/tasks/{task_id}/annotations/", json={"result": CHOICE, **extra}, headers=team.headers(role)
+    )
+
+
+async def skip(team, task_id, role=AN, **extra):
+    return await team.client.post(
+        f"/api/tasks/{task_id}/annotations/",
+        json={"result": [], "was_cancelled": True, **extra},
+        headers=team.headers(role),
+    )
+
+
+def set_clock(team, delta):
+    team.client.app.state.clock = lambda: utcnow() + delta
+
+
+async def test_tasks_are_shown_in_ascending_order_by_id_until_none_remain(team):
+    pid, ids = await stream_project(team)
+    served = []
+    for _ in ids:
+        task = (await next_(team, pid)).json()
+        served.append(task["id"])
+        assert (await submit(team, task["id"])).status_code == 201
+    assert served == ids
+    done = await next_(team, pid)
+    assert done.status_code == 404
+    assert "no more tasks" in done.json()["detail"]
+
+
+async def test_next_returns_the_same_reserved_task_until_submitted(team):
+    pid, ids = await stream_project(team)
+    first = (await next_(team, pid)).json()
+    again = (await next_(team, pid)).json()
+    assert first["id"] == again["id"] == ids[0]
+    assert again["queue"] == "reservation"
+
+
+async def test_two_annotators_with_overlap_1_never_share_a_task(team):
+    pid, _ids = await stream_project(team)
+    a = (await next_(team, pid, AN)).json()["id"]
+    b = (await next_(team, pid, Role.REVIEWER)).json()["id"]
+    assert a != b
+
+
+async def test_with_overlap_2_two_annotators_can_reserve_a_task_simultaneously(team):
+    pid, ids = await stream_project(team, maximum_annotations=2)
+    a = (await next_(team, pid, AN)).json()["id"]
+    b = (await next_(team, pid, Role.REVIEWER)).json()["id"]
+    assert a == b == ids[0]
+
+
+async def test_the_task_reservation_time_expires_and_the_task_goes_to_another_annotator(team):
+    pid, ids = await stream_project(team, custom_task_lock_ttl=60)
+    assert (await next_(team, pid, AN)).json()["id"] == ids[0]
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[1]
+    set_clock(team, timedelta(seconds=61))
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]  # expired by time alone
+
+
+async def test_late_submit_after_the_slot_was_taken_is_409_and_not_counted(team):
+    pid, ids = await stream_project(team, n=1, custom_task_lock_ttl=60)
+    await next_(team, pid, AN)
+    set_clock(team, timedelta(minutes=2))
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]
+    late = await submit(team, ids[0], AN)
+    assert late.status_code == 409
+    assert "expired" in late.json()["detail"]
+    assert (await submit(team, ids[0], Role.REVIEWER)).status_code == 201
+    task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
+    assert task["total_annotations"] == 1
+
+
+async def test_requeue_skipped_tasks_back_to_the_annotator_shows_it_at_the_end_of_their_queue(team):
+    pid, ids = await stream_project(team, skip_queue="REQUEUE_FOR_ME")
+    assert (await skip(team, ids[0])).status_code == 201
+    order = []
+    for _ in range(3):
+        task = (await next_(team, pid)).json()
+        order.append((task["id"], task["queue"]))
+        await submit(team, task["id"])
+    assert order == [(ids[1], "order"), (ids[2], "order"), (ids[0], "requeued_skip")]
+
+
+async def test_requeue_skipped_tasks_to_others_means_the_annotator_cannot_return_to_it(team):
+    pid, ids = await stream_project(team, n=2)
+    await next_(team, pid)
+    await skip(team, ids[0])
+    assert (await next_(team, pid)).json()["id"] == ids[1]
+    await submit(team, ids[1])
+    assert (await next_(team, pid)).status_code == 404
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]
+
+
+async def test_ignore_skipped_with_overlap_1_marks_the_skipped_task_completed(team):
+    pid, ids = await stream_project(team, n=1, skip_queue="IGNORE_SKIPPED")
+    await next_(team, pid)
+    await skip(team, ids[0])
+    task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
+    assert task["is_labeled"] is True
+    assert (await next_(team, pid, Role.REVIEWER)).status_code == 404
+
+
+async def test_skipping_is_refused_when_allow_skipping_is_off_or_a_comment_is_required(team):
+    pid, ids = await stream_project(team, show_skip_button=False)
+    refused = await skip(team, ids[0])
+    assert refused.status_code == 400
+    assert "Skipping is turned off" in refused.json()["detail"]
+    await team.client.patch(
+        f"/api/projects/{pid}",
+        json={"show_skip_button": True, "require_comment_on_skip": True},
+        headers=team.headers(),
+    )
+    assert "comment" in (await skip(team, ids[0])).json()["detail"]
+    assert (await skip(team, ids[0], comment="unreadable")).status_code == 201
+
+
+async def test_empty_annotations_are_refused_unless_allowed(team):
+    _pid, ids = await stream_project(team, enable_empty_annotation=False)
+    response = await team.client.post(
+        f"/api/tasks/{ids[0]}/annotations/", json={"result": []}, headers=team.headers(AN)
+    )
+    assert response.status_code == 400
+    assert "empty" in response.json()["detail"]
+
+
+async def test_limit_by_number_of_tasks_pauses_the_annotator_and_raising_it_unpauses(team):
+    pid, _ids = await stream_project(team, annotation_limit_count=1)
+    await submit(team, (await next_(team, pid)).json()["id"])
+    paused = await next_(team, pid)
+    assert paused.status_code == 404
+    assert "limit of 1 tasks" in paused.json()["detail"]
+    await team.client.patch(
+        f"/api/projects/{pid}", json={"annotation_limit_count": 2}, headers=team.headers()
+    )
+    assert (await next_(team, pid)).status_code == 200
+
+
+async def test_managers_can_pause_a_member_with_a_reason_the_stream_shows(team):
+    pid, ids = await stream_project(team)
+    await next_(team, pid)
+    annotator = team.ids[AN]
+    response = await team.client.post(
+        f"/api/projects/{pid}/members/{annotator}/pause",
+        json={"reason": "check guidelines"},
+        headers=team.headers(),
+    )
+    assert response.json()["paused"] is True
+    paused = await next_(team, pid)
+    assert paused.status_code == 404
+    assert "check guidelines" in paused.json()["detail"]
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]  # the reservation was released
+    await team.client.post(f"/api/projects/{pid}/members/{annotator}/unpause", headers=team.headers())
+    assert (await next_(team, pid)).status_code == 200
+
+
+async def test_manual_assignment_serves_only_assigned_tasks(team, engine):
+    pid, ids = await stream_project(
+        team, assignment_settings={"label_stream_task_distribution": "assigned_only"}
+    )
+    async with make_sessionmaker(engine)() as session:
+        session.add(TaskAssignment(task_id=ids[2], user_id=team.ids[AN], kind="AN", project_id=pid))
+        await session.commit()
+    task = (await next_(team, pid)).json()
+    assert (task["id"], task["queue"]) == (ids[2], "assigned")
+    await submit(team, ids[2])
+    assert (await next_(team, pid)).status_code == 404
+    assert (await next_(team, pid, Role.REVIEWER)).status_code == 404
+
+
+async def test_random_ordering_is_a_fixed_order_per_project(team):
+    pid, ids = await stream_project(team, n=20, sampling="Uniform sampling")
+    first = (await next_(team, pid)).json()["id"]
+    second = (await next_(team, pid, Role.REVIEWER)).json()["id"]
+    assert first != second
+    assert {first, second} <= set(ids)

@@ -1,0 +1,80 @@
+"""Many annotators on separate connections: overlap is never exceeded and every task ends full."""
+
+import asyncio
+import os
+from collections import defaultdict
+
+import pytest
+from sqlalchemy import func, select
+
+from app.db.base import utcnow
+from app.db.engine import make_engine, make_sessionmaker
+from app.db.models import Annotation
+from app.domain.roles import Role
+from app.domain.task_import import TaskItem
+from app.services import annotations, imports, label_stream, members
+from tests.factories import make_actor, make_project
+
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
+
+
+async def run_crowd(database_url, session, annotators, tasks, overlap):
+    owner, _ = await make_actor(session, Role.OWNER)
+    project = await make_project(session, owner, maximum_annotations=overlap)
+    await imports.import_tasks(
+        session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(tasks)]
+    )
+    crowd = []
+    for _ in range(annotators):
+        actor, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
+        await members.add_member(session, owner, project.id, actor.user_id)
+        crowd.append(actor)
+    await session.commit()
+
+    engine = make_engine(database_url, pool_size=annotators)
+    maker = make_sessionmaker(engine)
+    served: dict[int, set[int]] = defaultdict(set)
+
+    async def work(actor):
+        while True:
+            async with maker() as s:
+                result = await label_stream.next_task(s, actor, project.id, utcnow())
+                await s.commit()
+            if result.task is None:
+                return
+            served[result.task.id].add(actor.user_id)
+            async with maker() as s:
+                await annotations.create_annotation(s, actor, result.task.id, {"result": CHOICE})
+                await s.commit()
+
+    await asyncio.gather(*(work(a) for a in crowd))
+    await engine.dispose()
+    rows = await session.execute(
+        select(
+            Annotation.task_id,
+            func.count(Annotation.id),
+            func.count(func.distinct(Annotation.completed_by_id)),
+        )
+        .where(Annotation.project_id == project.id)
+        .group_by(Annotation.task_id)
+    )
+    per_task = {task_id: (count, distinct) for task_id, count, distinct in rows}
+    return served, per_task
+
+
+@pytest.mark.skipif(os.environ.get("QUORUM_TEST_DB") == "sqlite", reason="the SQLite size runs below")
+async def test_fifty_annotators_two_thousand_tasks_overlap_two(database_url, session):
+    served, per_task = await run_crowd(database_url, session, annotators=50, tasks=2000, overlap=2)
+    assert len(per_task) == 2000
+    assert all(v == (2, 2) for v in per_task.values()), [t for t, v in per_task.items() if v != (2, 2)][:10]
+    assert all(len(users) == 2 for users in served.values())
+
+
+@pytest.mark.core
+async def test_eight_annotators_hundred_tasks_overlap_two(database_url, session):
+    served, per_task = await run_crowd(database_url, session, annotators=8, tasks=100, overlap=2)
+    assert len(per_task) == 100
+    assert all(v == (2, 2) for v in per_task.values())
+    assert all(len(users) == 2 for users in served.values())
