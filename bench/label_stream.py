@@ -1,0 +1,154 @@
+"""The label stream under load over HTTP: C annotators loop next -> submit; prints one JSON object.
+
+python -m bench.label_stream --tasks 100000 --annotators 50 [--mode saturation|paced] [--seconds 30]
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import time
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from app import __version__
+from app.db.engine import make_engine
+from app.db.models import Annotation, ApiToken, Task
+from bench.common import commit, fresh_database, percentiles, server
+
+CONFIG = """<View><Text name="text" value="$text"/>
+<Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
+RESULT = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
+
+
+def setup(url: str, token: str, tasks: int, annotators: int) -> tuple[int, list[int]]:
+    """A project with `tasks` tasks, overlap 2, and `annotators` member annotators."""
+    with httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=600) as http:
+        project = http.post(
+            "/api/projects", json={"title": "stream", "label_config": CONFIG, "maximum_annotations": 2}
+        ).json()["id"]
+        for start in range(0, tasks, 1000):
+            batch = [{"text": f"task {i}"} for i in range(start, min(tasks, start + 1000))]
+            http.post(f"/api/projects/{project}/import", json=batch).raise_for_status()
+        user_ids = []
+        for i in range(annotators):
+            user = http.post("/api/users", json={"email": f"a{i}@bench.local", "role": "annotator"}).json()
+            http.post(f"/api/projects/{project}/members", json={"user": user["id"]}).raise_for_status()
+            user_ids.append(user["id"])
+    return project, user_ids
+
+
+async def tokens_of(database_url: str, user_ids: list[int]) -> list[str]:
+    """Each annotator's own API token, read from the database the server uses."""
+    engine = make_engine(database_url)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(ApiToken.user_id, ApiToken.key).where(ApiToken.user_id.in_(user_ids))
+        )
+        keys = {user_id: key for user_id, key in rows}
+    await engine.dispose()
+    return [keys[u] for u in user_ids]
+
+
+async def annotator(
+    url: str, token: str, project: int, until: float, pause: float, stats: dict[str, Any]
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60
+    ) as http:
+        while time.monotonic() < until:
+            started = time.perf_counter()
+            response = await http.get(f"/api/projects/{project}/next")
+            stats["next"].append(time.perf_counter() - started)
+            if response.status_code == 404:
+                return
+            task_id = response.json()["id"]
+            started = time.perf_counter()
+            submitted = await http.post(f"/api/tasks/{task_id}/annotations", json={"result": RESULT})
+            stats["submit"].append(time.perf_counter() - started)
+            stats["statuses"][submitted.status_code] = stats["statuses"].get(submitted.status_code, 0) + 1
+            if pause:
+                await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+
+
+async def violations(database_url: str, project: int) -> dict[str, int]:
+    """Tasks over their overlap, and users with two annotations on one task."""
+    engine = make_engine(database_url)
+    async with engine.connect() as conn:
+        per_task = (
+            select(Annotation.task_id, func.count(Annotation.id).label("n"))
+            .where(Annotation.project_id == project)
+            .group_by(Annotation.task_id)
+            .subquery()
+        )
+        over = await conn.scalar(
+            select(func.count())
+            .select_from(per_task.join(Task, Task.id == per_task.c.task_id))
+            .where(per_task.c.n > Task.overlap)
+        )
+        pairs = (
+            select(Annotation.task_id, Annotation.completed_by_id)
+            .where(Annotation.project_id == project)
+            .group_by(Annotation.task_id, Annotation.completed_by_id)
+            .having(func.count(Annotation.id) > 1)
+            .subquery()
+        )
+        duplicates = await conn.scalar(select(func.count()).select_from(pairs))
+    await engine.dispose()
+    return {"overlap_violations": over or 0, "duplicate_user_task_pairs": duplicates or 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument("--annotators", type=int, default=50)
+    parser.add_argument("--mode", choices=["saturation", "paced"], default="saturation")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    args = parser.parse_args()
+    # paced: the whole crowd offers 100 cycles/s
+    pause = args.annotators / 100 if args.mode == "paced" else 0.0
+    with fresh_database(args.db) as url, server(url, workers=args.workers) as quorum:
+        project, user_ids = setup(quorum.url, quorum.token, args.tasks, args.annotators)
+        tokens = asyncio.run(tokens_of(url, user_ids))
+        stats: dict[str, Any] = {"next": [], "submit": [], "statuses": {}}
+        until = time.monotonic() + args.seconds
+        started = time.perf_counter()
+
+        async def crowd() -> None:
+            await asyncio.gather(*(annotator(quorum.url, t, project, until, pause, stats) for t in tokens))
+
+        asyncio.run(crowd())
+        elapsed = time.perf_counter() - started
+        checked = asyncio.run(violations(url, project))
+    print(
+        json.dumps(
+            {
+                "benchmark": "label_stream",
+                "version": __version__,
+                "commit": commit(),
+                "database": args.db,
+                "tasks": args.tasks,
+                "annotators": args.annotators,
+                "mode": args.mode,
+                "server_workers": args.workers,
+                "seconds": round(elapsed, 1),
+                "submissions": stats["statuses"].get(201, 0),
+                "submissions_per_s": round(stats["statuses"].get(201, 0) / elapsed, 1),
+                "submit_statuses": stats["statuses"],
+                "next_ms": percentiles(stats["next"]),
+                "submit_ms": percentiles(stats["submit"]),
+                **checked,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
