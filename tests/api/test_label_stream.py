@@ -5,8 +5,6 @@ from datetime import timedelta
 import pytest
 
 from app.db.base import utcnow
-from app.db.engine import make_sessionmaker
-from app.db.models import TaskAssignment
 from app.domain.roles import Role
 from tests.api.test_projects import create
 from tests.api.test_tasks import CHOICE
@@ -192,18 +190,49 @@ async def test_managers_can_pause_a_member_with_a_reason_the_stream_shows(team):
     assert (await next_(team, pid)).status_code == 200
 
 
-async def test_manual_assignment_serves_only_assigned_tasks(team, engine):
+async def test_manual_assignment_serves_only_assigned_tasks(team):
     pid, ids = await stream_project(
         team, assignment_settings={"label_stream_task_distribution": "assigned_only"}
     )
-    async with make_sessionmaker(engine)() as session:
-        session.add(TaskAssignment(task_id=ids[2], user_id=team.ids[AN], kind="AN", project_id=pid))
-        await session.commit()
+    body = {"users": [team.ids[AN]], "selectedItems": {"all": False, "included": [ids[2]]}, "type": "AN"}
+    assigned = await team.client.post(
+        f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers()
+    )
+    assert assigned.json() == {"assignments": 1}
+    again = await team.client.post(f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers())
+    assert again.json() == {"assignments": 0}
     task = (await next_(team, pid)).json()
     assert (task["id"], task["queue"]) == (ids[2], "assigned")
+    assert (await next_(team, pid, Role.REVIEWER)).status_code == 404
     await submit(team, ids[2])
     assert (await next_(team, pid)).status_code == 404
-    assert (await next_(team, pid, Role.REVIEWER)).status_code == 404
+
+
+async def test_unassigning_removes_tasks_from_the_annotators_queue(team):
+    pid, ids = await stream_project(
+        team, assignment_settings={"label_stream_task_distribution": "assigned_only"}
+    )
+    body = {"users": [team.ids[AN]], "selectedItems": {"all": True, "excluded": []}, "type": "AN"}
+    assert (
+        await team.client.post(f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers())
+    ).json() == {"assignments": 3}
+    removed = await team.client.post(
+        f"/api/dm/actions?id=delete_annotators&project={pid}",
+        json={"selectedItems": {"all": False, "included": ids[:2]}},
+        headers=team.headers(),
+    )
+    assert removed.json() == {"processed_items": 2}
+    assert (await next_(team, pid)).json()["id"] == ids[2]
+
+
+async def test_only_project_members_can_be_assigned(team):
+    pid, _ = await stream_project(team)
+    body = {"users": [team.ids[Role.MANAGER]], "selectedItems": {"all": True}, "type": "AN"}
+    response = await team.client.post(
+        f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers()
+    )
+    assert response.status_code == 400
+    assert str(team.ids[Role.MANAGER]) in response.json()["detail"]
 
 
 async def test_random_ordering_is_a_fixed_order_per_project(team):

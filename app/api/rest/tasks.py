@@ -1,6 +1,6 @@
 """Tasks: the paged list ML backends and SDKs read, single task CRUD, Data Manager actions."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -10,7 +10,7 @@ from app.domain.errors import Invalid
 from app.domain.pagination import page_of
 from app.domain.task_import import task_item
 from app.domain.task_query import TaskQuery, parse_task_query
-from app.services import annotations, imports, predictions, tasks
+from app.services import annotations, assignments, imports, predictions, tasks
 from app.services.shapes import task_shape
 
 router = APIRouter(tags=["tasks"])
@@ -87,6 +87,22 @@ async def delete_task(session: Session, actor: CurrentActor, task_id: int) -> Re
     return no_content()
 
 
+def selected_items(body: dict[str, Any]) -> TaskQuery:
+    """Data Manager `selectedItems`: all but excluded ids, or only included ids."""
+    selected = body.get("selectedItems") or {"all": True, "excluded": []}
+    if not isinstance(selected, dict):
+        raise Invalid("selectedItems must be an object", field="selectedItems")
+    every = bool(selected.get("all", True))
+    try:
+        ids = tuple(int(i) for i in selected.get("excluded" if every else "included") or [])
+    except (TypeError, ValueError):
+        raise Invalid("selectedItems ids must be task ids", field="selectedItems") from None
+    return TaskQuery(selected_all=every, selected_ids=ids)
+
+
+UNASSIGN = {"delete_annotators": "AN", "delete_reviewers": "RE"}
+
+
 @router.post("/api/dm/actions")
 async def data_manager_action(
     session: Session,
@@ -95,15 +111,24 @@ async def data_manager_action(
     id: Annotated[str, Query()],
     project: Annotated[int, Query()],
 ) -> Response:
-    """The Data Manager actions the SDKs call; today `delete_tasks`."""
-    if id != "delete_tasks":
-        raise Invalid(f"unknown action '{id}'", field="id")
-    selected = body.get("selectedItems") or {"all": True, "excluded": []}
-    query = TaskQuery(
-        selected_all=bool(selected.get("all", True)),
-        selected_ids=tuple(
-            int(i) for i in selected.get("excluded" if selected.get("all", True) else "included", [])
-        ),
+    """The Data Manager actions the SDKs call: delete tasks, remove assignees."""
+    query = selected_items(body)
+    if id == "delete_tasks":
+        count = await tasks.delete_tasks(session, actor, project, query)
+        return json_response({"processed_items": count, "detail": f"Deleted {count} tasks"})
+    if id in UNASSIGN:
+        count = await assignments.unassign(session, actor, project, query, UNASSIGN[id])
+        return json_response({"processed_items": count})
+    raise Invalid(f"unknown action '{id}'", field="id")
+
+
+@router.post("/api/projects/{project_id}/tasks/assignees")
+async def assign_tasks(session: Session, actor: CurrentActor, project_id: int, body: JsonObject) -> Response:
+    """Label Studio's bulk assignment: `{users, selectedItems, type}` -> `{assignments}`."""
+    users = body.get("users")
+    if not isinstance(users, list) or not all(isinstance(u, int) for u in users):
+        raise Invalid("users must be a list of user ids", field="users")
+    count = await assignments.assign(
+        session, actor, project_id, users, selected_items(body), str(body.get("type", "AN"))
     )
-    count = await tasks.delete_tasks(session, actor, project, query)
-    return json_response({"processed_items": count, "detail": f"Deleted {count} tasks"})
+    return json_response({"assignments": count}, status_code=201)
