@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Annotation, Prediction, Task
 from app.domain.exports import ExportWriter, export_context, export_formats, writer_for
+from app.domain.exports.json_tasks import JsonWriter
 from app.domain.roles import Actor
 from app.services.projects import config_of, get_project
 from app.services.shapes import iso
@@ -90,10 +91,23 @@ def _task_query(request: ExportRequest, after: int) -> Any:
 async def stream_export(
     sessionmaker: async_sessionmaker[AsyncSession], prepared: PreparedExport
 ) -> AsyncIterator[bytes]:
-    """Yield the export's bytes batch by batch from one read transaction; memory stays flat."""
+    """Yield the export's bytes batch by batch from one snapshot; memory stays flat.
+
+    On PostgreSQL the export reads one REPEATABLE READ snapshot, so tasks and annotations written
+    meanwhile are either wholly in it or not at all, and JSON is encoded by the database itself.
+    """
     writer = prepared.writer
     yield writer.start()
+    bind = sessionmaker.kw["bind"]
+    postgres = bind.dialect.name == "postgresql"
     async with sessionmaker() as session:
+        if postgres:
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        if postgres and isinstance(writer, JsonWriter):
+            async for chunk in _encoded_by_database(session, prepared.request, writer):
+                yield chunk
+            yield writer.finish()
+            return
         after = 0
         while True:
             rows = (await session.execute(_task_query(prepared.request, after))).all()
@@ -176,3 +190,62 @@ async def _task_dicts(
 async def list_formats(session: AsyncSession, actor: Actor, project_id: int) -> list[dict[str, Any]]:
     project = await get_project(session, actor, project_id)
     return export_formats(export_context(config_of(project), project.data_columns))
+
+
+STAMP = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
+
+
+def _stamp(column: str) -> str:
+    return f"to_char({column} AT TIME ZONE 'UTC', {STAMP})"
+
+
+TASK_JSON = f"""
+SELECT t.id, json_build_object(
+  'id', t.id, 'data', t.data, 'meta', t.meta,
+  'annotations', coalesce((
+    SELECT json_agg(json_build_object(
+      'id', a.id, 'completed_by', a.completed_by_id, 'result', a.result, 'was_cancelled', a.was_cancelled,
+      'ground_truth', a.ground_truth, 'created_at', {_stamp("a.created_at")},
+      'updated_at', {_stamp("a.updated_at")}, 'lead_time', a.lead_time, 'last_action', a.last_action,
+      'task', a.task_id) ORDER BY a.id)
+    FROM annotations a WHERE a.task_id = t.id AND (NOT :only_gt OR a.ground_truth)), '[]'::json),
+  'predictions', coalesce((
+    SELECT json_agg(json_build_object(
+      'id', p.id, 'result', p.result, 'score', p.score, 'model_version', p.model_version,
+      'created_at', {_stamp("p.created_at")}, 'updated_at', {_stamp("p.updated_at")}, 'task', p.task_id)
+      ORDER BY p.id)
+    FROM predictions p WHERE p.task_id = t.id), '[]'::json),
+  'drafts', '[]'::json, 'project', t.project_id, 'inner_id', t.inner_id,
+  'created_at', {_stamp("t.created_at")}, 'updated_at', {_stamp("t.updated_at")},
+  'updated_by', t.updated_by_id, 'is_labeled', t.is_labeled, 'overlap', t.overlap,
+  'total_annotations', t.total_annotations, 'cancelled_annotations', t.cancelled_annotations,
+  'total_predictions', t.total_predictions, 'comment_count', 0, 'unresolved_comment_count', 0,
+  'last_comment_updated_at', NULL, 'comment_authors', '[]'::json, 'file_upload', NULL
+)::text AS encoded
+FROM tasks t
+WHERE t.project_id = :project AND t.id > :after
+  AND (:all_tasks OR t.total_annotations + t.cancelled_annotations > 0)
+  AND (:any_id OR t.id = ANY(:ids))
+ORDER BY t.id
+LIMIT {BATCH}
+"""
+
+
+async def _encoded_by_database(
+    session: AsyncSession, request: ExportRequest, writer: JsonWriter
+) -> AsyncIterator[bytes]:
+    """Tasks as JSON text built by PostgreSQL, a batch at a time: no decoding and re-encoding here."""
+    after = 0
+    params = {
+        "project": request.project_id,
+        "all_tasks": request.all_tasks,
+        "any_id": not request.ids,
+        "ids": list(request.ids),
+        "only_gt": request.only_ground_truth,
+    }
+    while True:
+        rows = (await session.execute(text(TASK_JSON), {**params, "after": after})).all()
+        if not rows:
+            return
+        after = rows[-1].id
+        yield b"".join(writer.write_encoded(row.encoded.encode()) for row in rows)
