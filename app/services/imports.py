@@ -160,8 +160,6 @@ async def import_tasks(
     project = await get_managed_project(session, actor, project_id)
     check_items(config_of(project), items)
     written = await write_tasks(session, project.id, actor.user_id, items)
-    if written.task_ids:
-        enqueue(session, "recount_project", project_id=project.id)
     return ImportResult(
         written.task_ids,
         written.annotation_count,
