@@ -1,0 +1,158 @@
+"""Random sequences of next / submit / skip / clock advance against the real service on PostgreSQL,
+checked after every step against the reference model in `app.domain.label_stream`."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from sqlalchemy import select
+
+from app.db.base import utcnow
+from app.db.engine import make_engine, make_sessionmaker
+from app.db.models import Organization, Task
+from app.domain.label_stream import StreamState, TaskView, check_invariant, serve, skip, submit
+from app.domain.roles import Role
+from app.domain.task_import import TaskItem
+from app.services import annotations, imports, label_stream, members, projects, users
+from app.services.projects import settings_of
+from tests.conftest import empty_tables
+from tests.factories import SENTIMENT
+
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
+USERS = 3
+
+
+class StreamMachine(RuleBasedStateMachine):
+    database_url = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.engine = None
+
+    def run(self, coroutine):
+        return self.loop.run_until_complete(coroutine)
+
+    @initialize(
+        overlap=st.integers(1, 3),
+        skip_queue=st.sampled_from(["REQUEUE_FOR_ME", "REQUEUE_FOR_OTHERS", "IGNORE_SKIPPED"]),
+        sampling=st.sampled_from(["Sequential sampling", "Uniform sampling"]),
+        n_tasks=st.integers(1, 6),
+    )
+    def setup(self, overlap, skip_queue, sampling, n_tasks):
+        self.engine = make_engine(self.database_url)
+        self.maker = make_sessionmaker(self.engine)
+        self.now = utcnow()
+        self.run(self._setup(overlap, skip_queue, sampling, n_tasks))
+
+    async def _setup(self, overlap, skip_queue, sampling, n_tasks):
+        async with self.maker() as session:
+            org = Organization(title="model")
+            session.add(org)
+            await session.flush()
+            tag = uuid.uuid4().hex[:8]
+            owner_user, _ = await users.create_user(
+                session, email=f"o{tag}@x.io", role=Role.OWNER, organization_id=org.id
+            )
+            owner = await users.actor_for(session, owner_user)
+            payload = {
+                "label_config": SENTIMENT,
+                "maximum_annotations": overlap,
+                "skip_queue": skip_queue,
+                "sampling": sampling,
+            }
+            project = await projects.create_project(session, owner, payload)
+            await imports.import_tasks(
+                session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(n_tasks)]
+            )
+            self.actors = []
+            for i in range(USERS):
+                user, _ = await users.create_user(
+                    session, email=f"a{i}{tag}@x.io", role=Role.ANNOTATOR, organization_id=org.id
+                )
+                await members.add_member(session, owner, project.id, user.id)
+                self.actors.append(await users.actor_for(session, user))
+            await session.commit()
+            self.project_id = project.id
+            self.settings = settings_of(project)
+            rows = await session.scalars(select(Task).where(Task.project_id == project.id))
+            views = {t.id: TaskView(t.id, t.inner_id, t.overlap, t.random_key, t.allow_skip) for t in rows}
+            self.state = StreamState(tasks=views)
+
+    @rule(user=st.integers(0, USERS - 1))
+    def next(self, user):
+        actor = self.actors[user]
+        expected_state, decision = serve(self.settings, self.state, actor.user_id, self.now)
+
+        async def call():
+            async with self.maker() as session:
+                served = await label_stream.next_task(session, actor, self.project_id, self.now)
+                await session.commit()
+                return served.task.id if served.task else None
+
+        assert self.run(call()) == decision.task_id, decision
+        self.state = expected_state
+
+    @rule(user=st.integers(0, USERS - 1), kind=st.sampled_from(["submit", "skip"]))
+    def work(self, user, kind):
+        actor = self.actors[user]
+        worked = {w.task_id for w in self.state.work if w.user_id == actor.user_id}
+        held = [
+            r.task_id
+            for r in self.state.reservations
+            if r.user_id == actor.user_id and r.expires_at > self.now and r.task_id not in worked
+        ]
+        if not held:
+            return
+        task_id = held[0]
+        payload = {"result": CHOICE} if kind == "submit" else {"result": [], "was_cancelled": True}
+
+        async def call():
+            async with self.maker() as session:
+                await annotations.create_annotation(session, actor, task_id, payload, now=self.now)
+                await session.commit()
+
+        self.run(call())
+        if kind == "submit":
+            self.state = submit(self.settings, self.state, actor.user_id, task_id, self.now)
+        else:
+            self.state = skip(self.settings, self.state, actor.user_id, task_id, None, self.now)
+
+    @rule(minutes=st.sampled_from([0, 1, 30, 1441]))
+    def tick(self, minutes):
+        self.now += timedelta(minutes=minutes, seconds=1)
+
+    @invariant()
+    def overlap_holds(self):
+        if self.engine is None:
+            return
+        assert check_invariant(self.state, self.now, self.settings) == []
+
+    def teardown(self):
+        if self.engine is not None:
+            self.run(self.engine.dispose())
+        self.loop.close()
+
+
+def test_service_agrees_with_the_reference_model(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the stateful comparison runs on PostgreSQL")
+    StreamMachine.database_url = database_url
+    try:
+        run_state_machine_as_test(
+            StreamMachine, settings=settings(max_examples=30, stateful_step_count=25, deadline=None)
+        )
+    finally:
+        engine = make_engine(database_url)
+
+        async def clean():
+            await empty_tables(engine)
+            await engine.dispose()
+
+        asyncio.run(clean())
