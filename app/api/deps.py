@@ -14,22 +14,15 @@ from app.db.models import User
 from app.domain.errors import Forbidden, Invalid, TooLarge, Unauthorized
 from app.domain.roles import Actor
 from app.services import users
-from app.services.jobs import take_pending
-from app.workers.queue import dispatch
+from app.workers.unit import unit_of_work
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed before the response, rolled back on any error."""
-    async with request.app.state.sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        await dispatch(request.app.state.queue, take_pending(session))
+    """One transaction per request, committed before the response is sent."""
+    async with unit_of_work(request.app.state.sessionmaker, request.app.state.queue) as session:
+        yield session
 
 
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]

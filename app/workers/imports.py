@@ -10,7 +10,7 @@ from typing import Any
 from app.domain.errors import Conflict, Invalid
 from app.domain.task_import import TaskItem, iter_items
 from app.services import imports
-from app.workers.unit import unit_of_work
+from app.workers.unit import job_unit
 
 CHUNK = 5000
 log = logging.getLogger("quorum.imports")
@@ -22,11 +22,11 @@ def _take(items: Iterator[TaskItem], n: int) -> list[TaskItem]:
 
 async def run_import(ctx: dict[str, Any], import_id: int) -> str:
     """Run (or resume) one import; a second runner on the same job steps aside."""
-    async with unit_of_work(ctx) as session:
+    async with job_unit(ctx) as session:
         job = await imports.claim_import(session, import_id)
         if job is None:
             return "not claimed"
-    async with unit_of_work(ctx) as session:
+    async with job_unit(ctx) as session:
         job, config = await imports.import_source(session, import_id)
     path, name, done, total = Path(job.file_path), job.file_name, job.rows_done, job.rows_total
     key = imports.upload_text_key(config)
@@ -37,16 +37,16 @@ async def run_import(ctx: dict[str, Any], import_id: int) -> str:
             items = iter_items(stream, name, key)
             await asyncio.to_thread(_take, items, done)
             while chunk := await asyncio.to_thread(_take, items, CHUNK):
-                async with unit_of_work(ctx) as session:
+                async with job_unit(ctx) as session:
                     await imports.write_import_chunk(session, import_id, chunk, done)
                 done += len(chunk)
     except Invalid as exc:
-        async with unit_of_work(ctx) as session:
+        async with job_unit(ctx) as session:
             await imports.finish_import(session, import_id, error=exc.message)
         return "failed"
     except Conflict:
         return "taken over"
-    async with unit_of_work(ctx) as session:
+    async with job_unit(ctx) as session:
         await imports.finish_import(session, import_id)
     path.unlink(missing_ok=True)
     return f"imported {done} of {total}"
@@ -60,16 +60,16 @@ async def _validate(ctx: dict[str, Any], import_id: int, path: Path, name: str, 
         while chunk := await asyncio.to_thread(_take, items, CHUNK):
             await asyncio.to_thread(imports.check_items, config, chunk, row)
             row += len(chunk)
-            async with unit_of_work(ctx) as session:
+            async with job_unit(ctx) as session:
                 await imports.renew_lease(session, import_id)
-    async with unit_of_work(ctx) as session:
+    async with job_unit(ctx) as session:
         await imports.set_rows_total(session, import_id, row - 1)
     return row - 1
 
 
 async def reap_imports(ctx: dict[str, Any]) -> int:
     """Send every import nobody is running (never started, or its runner died) to a runner."""
-    async with unit_of_work(ctx) as session:
+    async with job_unit(ctx) as session:
         stale = await imports.stale_imports(session)
     for import_id in stale:
         await ctx["queue"].send("run_import", {"import_id": import_id})

@@ -21,6 +21,16 @@ def quorum_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return {**env, "QUORUM_DATA_DIR": str(data_dir), **extra}
 
 
+def wait_until_up(url: str) -> None:
+    for _ in range(100):
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
 def test_user_create_prints_a_working_token_and_start_serves(tmp_path):
     env = quorum_env(tmp_path, QUORUM_ADMIN_EMAIL="boss@example.com")
     subprocess.run([QUORUM, "migrate"], env=env, check=True, capture_output=True)
@@ -39,12 +49,7 @@ def test_user_create_prints_a_working_token_and_start_serves(tmp_path):
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_up(url)
         me = httpx.get(f"{url}/api/current-user", headers={"Authorization": f"Token {token}"})
         assert me.json()["email"] == "ann@example.com"
         assert httpx.get(f"{url}/user/login").status_code == 200
@@ -70,12 +75,7 @@ def test_first_start_creates_the_admin_and_prints_the_password_once(tmp_path):
         match = re.search(r"Created admin boss@example.com with password: (\S+)", first_line)
         assert match, first_line
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_up(url)
         me = httpx.get(f"{url}/api/current-user/whoami", headers={"Authorization": f"Token {'a' * 40}"})
         assert me.json()["org_membership"][0]["role"] == "OW"
         with httpx.Client(base_url=url) as browser:
