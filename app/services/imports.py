@@ -29,7 +29,7 @@ from app.domain.roles import Actor
 from app.domain.task_import import TaskItem
 from app.domain.task_state import is_labeled, random_key
 from app.services.jobs import enqueue
-from app.services.projects import config_of, get_managed_project, get_project, settings_of
+from app.services.projects import config_of, get_managed_project, get_project, refresh_overlap, settings_of
 
 LEASE = timedelta(seconds=15)
 TASK_COLUMNS = (
@@ -140,6 +140,8 @@ async def write_tasks(
     project.task_count += len(items)
     project.data_columns = sorted(set(project.data_columns) | set(keys))
     await session.flush()
+    if overlap > 1 and settings.quality.coverage_percent < 100:
+        await refresh_overlap(session, project)
     return Written(ids, len(annotations), len(predictions), keys)
 
 

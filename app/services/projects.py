@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, distinct, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import utcnow
 from app.db.models import Annotation, Prediction, Project, ProjectMember, Task, WorkspaceMember
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.domain.label_config import (
@@ -17,9 +18,11 @@ from app.domain.label_config import (
     parse_label_config,
     result_usage,
 )
+from app.domain.label_stream import overlap_targets
 from app.domain.pagination import Page, check_in_range
 from app.domain.project_settings import ProjectSettings, apply_ls_fields, validate_settings
 from app.domain.roles import Actor
+from app.domain.task_state import SkipQueue
 
 GENERAL_COLUMNS = ("title", "description", "color")
 
@@ -149,16 +152,52 @@ async def update_project(
         await _refuse_breaking_config(session, project, config)
         project.label_config = payload["label_config"]
         settings = _with_default_weights(settings, config)
-    old_overlap = settings_of(project).quality.annotations_per_task
+    before = settings_of(project)
     _store_settings(project, settings)
-    if settings.quality.annotations_per_task != old_overlap:
+    await session.flush()
+    if _overlap_inputs(before) != _overlap_inputs(settings):
+        await refresh_overlap(session, project)
+    return project
+
+
+def _overlap_inputs(settings: ProjectSettings) -> tuple[object, ...]:
+    quality = settings.quality
+    return (quality.annotations_per_task, quality.coverage_percent, settings.effective_skip_queue())
+
+
+async def refresh_overlap(session: AsyncSession, project: Project) -> None:
+    """Give each task its overlap target (Annotations per task and coverage) and recompute, in this
+    transaction, which tasks are labeled. Existing annotations are kept whatever the new targets."""
+    settings = settings_of(project)
+    per_task = settings.quality.annotations_per_task
+    tasks = Task.__table__
+    if per_task == 1 or settings.quality.coverage_percent >= 100:
+        await session.execute(update(Task).where(Task.project_id == project.id).values(overlap=per_task))
+    else:
+        inner_ids = list(await session.scalars(select(Task.inner_id).where(Task.project_id == project.id)))
+        targets = overlap_targets(inner_ids, per_task, settings.quality.coverage_percent, project.random_seed)
+        cohort = [inner for inner, overlap in targets.items() if overlap > 1]
         await session.execute(
             update(Task)
             .where(Task.project_id == project.id)
-            .values(overlap=settings.quality.annotations_per_task)
+            .values(overlap=case((Task.inner_id.in_(cohort), per_task), else_=1))
         )
+    counted = and_(Annotation.task_id == tasks.c.id, Annotation.ground_truth.is_(False))
+    if settings.effective_skip_queue() is not SkipQueue.IGNORE:
+        counted = counted & Annotation.was_cancelled.is_(False)
+    done = (
+        select(func.count(distinct(Annotation.completed_by_id))).where(counted).scalar_subquery()
+        >= tasks.c.overlap
+    )
+    await session.execute(
+        update(Task)
+        .where(Task.project_id == project.id)
+        .values(
+            is_labeled=done,
+            completed_at=case((done, func.coalesce(Task.completed_at, utcnow())), else_=None),
+        )
+    )
     await session.flush()
-    return project
 
 
 async def _refuse_breaking_config(session: AsyncSession, project: Project, config: LabelConfig) -> None:

@@ -241,3 +241,43 @@ async def test_random_ordering_is_a_fixed_order_per_project(team):
     second = (await next_(team, pid, Role.REVIEWER)).json()["id"]
     assert first != second
     assert {first, second} <= set(ids)
+
+
+async def overlaps(team, pid):
+    body = (await team.client.get(f"/api/tasks?project={pid}&page_size=1000", headers=team.headers())).json()
+    return {t["id"]: t["overlap"] for t in body["tasks"]}
+
+
+async def test_coverage_enforces_the_overlap_for_that_share_of_tasks_kept_when_tasks_are_added(team):
+    pid, _ids = await stream_project(team, n=10, maximum_annotations=3, overlap_cohort_percentage=50)
+    first = await overlaps(team, pid)
+    assert sorted(first.values()) == [1] * 5 + [3] * 5
+    await team.client.post(
+        f"/api/projects/{pid}/import",
+        json=[{"review_text": f"n{i}"} for i in range(10)],
+        headers=team.headers(),
+    )
+    second = await overlaps(team, pid)
+    assert sorted(second.values()) == [1] * 10 + [3] * 10
+    assert all(second[t] == 3 for t, o in first.items() if o == 3)
+
+
+async def test_show_tasks_with_overlap_first(team):
+    pid, _ids = await stream_project(
+        team, n=10, maximum_annotations=2, overlap_cohort_percentage=30, show_overlap_first=True
+    )
+    cohort = {t for t, o in (await overlaps(team, pid)).items() if o == 2}
+    assert len(cohort) == 3
+    served = (await next_(team, pid)).json()
+    assert served["id"] == min(cohort)
+
+
+async def test_lowering_the_overlap_recomputes_which_tasks_are_labeled(team):
+    pid, ids = await stream_project(team, n=2, maximum_annotations=2)
+    await submit(team, (await next_(team, pid)).json()["id"])
+    task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
+    assert (task["overlap"], task["is_labeled"]) == (2, False)
+    await team.client.patch(f"/api/projects/{pid}", json={"maximum_annotations": 1}, headers=team.headers())
+    task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
+    assert (task["overlap"], task["is_labeled"]) == (1, True)
+    assert task["completed_at"] is not None
