@@ -8,13 +8,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Annotation, Draft, Project, TaskReservation
+from app.db.models import Annotation, Project, TaskReservation
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_result
 from app.domain.label_stream import TaskView, can_skip
 from app.domain.roles import Actor, Role
 from app.domain.task_state import SkipQueue
-from app.services import label_stream
+from app.services import drafts, label_stream
 from app.services.projects import config_of, settings_of, visible_projects
 from app.services.tasks import get_task, refresh_task_state
 
@@ -80,6 +80,7 @@ async def create_annotation(
         last_action="skipped" if cancelled else "submitted",
     )
     session.add(annotation)
+    await drafts.consume_drafts(session, task.id, actor.user_id)
     if not cancelled or skip_queue is not SkipQueue.REQUEUE_TO_ME:
         await session.execute(
             delete(TaskReservation).where(
@@ -187,8 +188,3 @@ async def annotations_of(session: AsyncSession, task_ids: list[int]) -> dict[int
         for annotation in rows:
             grouped[annotation.task_id].append(annotation)
     return grouped
-
-
-async def drafts_of(session: AsyncSession, task_id: int, user_id: int) -> list[Draft]:
-    rows = await session.scalars(select(Draft).where(Draft.task_id == task_id, Draft.user_id == user_id))
-    return list(rows)

@@ -192,13 +192,13 @@ async def _pick(
         )
         if task is None:
             return None
-        if await _room_left(session, task, user_id, skip_queue, now):
+        if await room_left(session, task, user_id, skip_queue, now):
             return task
         refused.append(task.id)
     return None
 
 
-async def _room_left(
+async def room_left(
     session: AsyncSession, task: Task, user_id: int, skip_queue: SkipQueue, now: datetime
 ) -> bool:
     """Recount a locked task's slots in a fresh statement: exact, since every slot writer locks the row."""
@@ -254,7 +254,7 @@ async def check_slot(
             TaskReservation.expires_at > now,
         )
     )
-    if reserved is None and not await _room_left(session, task, user_id, skip_queue, now):
+    if reserved is None and not await room_left(session, task, user_id, skip_queue, now):
         raise Conflict(
             "Your reservation of this task expired and other annotators filled it; "
             "your work was not saved as an annotation. Take the next task."

@@ -281,3 +281,39 @@ async def test_lowering_the_overlap_recomputes_which_tasks_are_labeled(team):
     task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
     assert (task["overlap"], task["is_labeled"]) == (1, True)
     assert task["completed_at"] is not None
+
+
+async def test_a_draft_is_saved_resumed_and_keeps_the_reservation_alive(team):
+    pid, ids = await stream_project(team, n=2, custom_task_lock_ttl=60)
+    task = (await next_(team, pid)).json()
+    saved = await team.client.post(
+        f"/api/tasks/{task['id']}/drafts", json={"result": CHOICE, "lead_time": 4}, headers=team.headers(AN)
+    )
+    assert saved.status_code == 201
+    set_clock(team, timedelta(seconds=50))
+    again = await team.client.post(
+        f"/api/tasks/{task['id']}/drafts", json={"result": CHOICE, "lead_time": 9}, headers=team.headers(AN)
+    )
+    assert again.json()["id"] == saved.json()["id"]
+    set_clock(team, timedelta(seconds=100))  # past the first reservation's end, within the renewed one
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[1]
+    resumed = (await next_(team, pid)).json()
+    assert resumed["id"] == task["id"]
+    assert resumed["drafts"][0]["lead_time"] == 9
+    assert (
+        await team.client.get(f"/api/tasks/{task['id']}/annotations", headers=team.headers())
+    ).json() == []
+
+
+async def test_submitting_consumes_the_draft_and_drafts_are_private(team):
+    pid, _ids = await stream_project(team, n=1)
+    task_id = (await next_(team, pid)).json()["id"]
+    draft = (
+        await team.client.post(f"/api/tasks/{task_id}/drafts", json={"result": []}, headers=team.headers(AN))
+    ).json()
+    assert (
+        await team.client.get(f"/api/drafts/{draft['id']}", headers=team.headers(Role.REVIEWER))
+    ).status_code == 404
+    await submit(team, task_id)
+    assert (await team.client.get(f"/api/drafts/{draft['id']}", headers=team.headers(AN))).status_code == 404
+    assert (await team.client.get(f"/api/tasks/{task_id}/drafts", headers=team.headers(AN))).json() == []

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.api.rest import (
     annotations,
+    drafts,
     exports,
     imports,
     label_stream,
@@ -25,6 +26,7 @@ for module in (
     imports,
     tasks,
     annotations,
+    drafts,
     predictions,
     exports,
 ):

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response
 from app.api.deps import CurrentActor, JsonObject, Now, Session
 from app.api.rest.common import json_response
 from app.services import label_stream, members
-from app.services.annotations import drafts_of
+from app.services.drafts import drafts_of
 from app.services.predictions import predictions_of
 from app.services.shapes import task_shape
 
