@@ -1,6 +1,6 @@
 """One-shot export: tasks read in id order in batches and streamed through a format writer."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -108,17 +108,41 @@ async def stream_export(
                 yield chunk
             yield writer.finish()
             return
-        after = 0
-        while True:
-            rows = (await session.execute(_task_query(prepared.request, after))).all()
-            if not rows:
-                break
-            after = rows[-1].id
-            for task in await _task_dicts(session, rows, prepared.request.only_ground_truth):
+        async for tasks in _batches(session, prepared.request, release=False):
+            for task in tasks:
                 chunk = writer.write(task)
                 if chunk:
                     yield chunk
     yield writer.finish()
+
+
+async def task_batches(
+    sessionmaker: async_sessionmaker[AsyncSession], request: ExportRequest
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """The asked tasks in the JSON export shape, a batch at a time in id order, for a background job.
+
+    On PostgreSQL every batch comes from one REPEATABLE READ snapshot, as in `stream_export`. On SQLite a
+    transaction holds the database's write lock, so each batch is read in its own short transaction and
+    the job can record its progress between batches.
+    """
+    postgres = sessionmaker.kw["bind"].dialect.name == "postgresql"
+    async with sessionmaker() as session:
+        if postgres:
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        async for tasks in _batches(session, request, release=not postgres):
+            yield tasks
+
+
+async def _batches(
+    session: AsyncSession, request: ExportRequest, *, release: bool
+) -> AsyncIterator[list[dict[str, Any]]]:
+    after = 0
+    while rows := (await session.execute(_task_query(request, after))).all():
+        after = rows[-1].id
+        tasks = await _task_dicts(session, rows, request.only_ground_truth)
+        if release:
+            await session.rollback()
+        yield tasks
 
 
 async def _task_dicts(

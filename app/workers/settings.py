@@ -6,6 +6,12 @@ from arq import cron
 
 from app.config import Settings
 from app.db.engine import make_engine, make_sessionmaker
+from app.workers.export_snapshots import (
+    reap_export_snapshots,
+    remove_export_files,
+    run_export_conversion,
+    run_export_snapshot,
+)
 from app.workers.imports import reap_imports, run_import
 from app.workers.projects import recount_project
 from app.workers.queue import ArqQueue, JobFunction
@@ -14,6 +20,10 @@ FUNCTIONS: dict[str, JobFunction] = {
     "recount_project": recount_project,
     "run_import": run_import,
     "reap_imports": reap_imports,
+    "run_export_snapshot": run_export_snapshot,
+    "run_export_conversion": run_export_conversion,
+    "reap_export_snapshots": reap_export_snapshots,
+    "remove_export_files": remove_export_files,
 }
 
 
@@ -24,6 +34,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
     ctx["queue"] = ArqQueue(ctx["redis"])
     await reap_imports(ctx)
+    await reap_export_snapshots(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -36,5 +47,8 @@ class WorkerSettings:
     functions: ClassVar[list[JobFunction]] = list(FUNCTIONS.values())
     on_startup = startup
     on_shutdown = shutdown
-    cron_jobs: ClassVar[list[Any]] = [cron(reap_imports, second=set(range(0, 60, 5)), run_at_startup=False)]
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(reap_imports, second=set(range(0, 60, 5)), run_at_startup=False),
+        cron(reap_export_snapshots, second=set(range(0, 60, 5)), run_at_startup=False),
+    ]
     max_tries = 5

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.api.rest import (
     annotations,
     drafts,
+    export_snapshots,
     exports,
     imports,
     label_stream,
@@ -29,5 +30,6 @@ for module in (
     drafts,
     predictions,
     exports,
+    export_snapshots,
 ):
     router.include_router(module.router)

@@ -2,6 +2,7 @@
 
 from app.db.models.accounts import ApiToken, Membership, Organization, User, Workspace, WorkspaceMember
 from app.db.models.annotations import Annotation, Draft, Prediction, Review
+from app.db.models.export_snapshots import ExportFormat, ExportSnapshot
 from app.db.models.imports import ProjectImport
 from app.db.models.projects import Project, ProjectMember
 from app.db.models.tasks import Task, TaskAssignment, TaskReservation
@@ -10,6 +11,8 @@ __all__ = [
     "Annotation",
     "ApiToken",
     "Draft",
+    "ExportFormat",
+    "ExportSnapshot",
     "Membership",
     "Organization",
     "Prediction",
