@@ -3,9 +3,10 @@
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,33 @@ class Settings(BaseSettings):
         description="Imports larger than this run as a background job answered with {'import': id}.",
     )
     secure_cookies: bool = Field(False, description="Mark session cookies Secure (set behind HTTPS).")
+    outbound_allow_private: bool = Field(
+        False,
+        description="Let outbound requests (such as URL imports) reach loopback, "
+        "private, link-local and other non-public addresses. For development only.",
+    )
+    outbound_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Non-public networks (CIDR), addresses or host names outbound requests may reach "
+        "anyway, comma-separated, e.g. an internal ML backend.",
+    )
+    outbound_timeout: float = Field(
+        10.0, description="Seconds an outbound request waits to connect, or between two reads."
+    )
+    outbound_total_timeout: float = Field(
+        300.0, description="Seconds a whole outbound download (such as a URL import) may take."
+    )
+    outbound_max_bytes: int = Field(
+        100 * 1024 * 1024, description="Largest response body an outbound request downloads; larger get 413."
+    )
+
+    @field_validator("outbound_allowlist", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """The environment gives one comma-separated string; code may pass a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -5,6 +5,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import ijson
 import orjson
@@ -64,6 +65,35 @@ def iter_items(stream: IO[bytes], filename: str, text_key: str) -> Iterator[Task
     if name.endswith(".txt"):
         return (TaskItem(data={text_key: line.rstrip("\r\n")}) for line in _text(stream) if line.strip())
     raise Invalid(f"'{filename}': unsupported file type; use .json, .jsonl, .csv, .tsv or .txt", field="file")
+
+
+SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".txt")
+CONTENT_TYPES = {
+    "application/json": ".json",
+    "text/json": ".json",
+    "application/x-ndjson": ".jsonl",
+    "application/jsonl": ".jsonl",
+    "application/json-lines": ".jsonl",
+    "text/csv": ".csv",
+    "text/tab-separated-values": ".tsv",
+    "text/plain": ".txt",
+}
+
+
+def download_name(url: str, content_type: str) -> str:
+    """A name for a downloaded file that `iter_items` understands: the URL's own file name when its
+    extension is known (servers often call every file text/plain), else one from the content type."""
+    path = urlsplit(url).path
+    name = path.rstrip("/").rpartition("/")[2]
+    if name.lower().endswith(SUFFIXES):
+        return name if len(name) <= 100 else "download" + name[name.rindex(".") :]
+    if suffix := CONTENT_TYPES.get(content_type):
+        return f"download{suffix}"
+    raise Invalid(
+        f"cannot tell the format of '{name or path}' (content type '{content_type or 'none'}'); "
+        "use a URL ending in .json, .jsonl, .csv, .tsv or .txt",
+        field="url",
+    )
 
 
 def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:

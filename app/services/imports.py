@@ -6,6 +6,7 @@ resumes where it stopped and never writes a row twice.
 """
 
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,8 +27,9 @@ from app.domain.label_config import (
     validate_task_data,
 )
 from app.domain.roles import Actor
-from app.domain.task_import import TaskItem
+from app.domain.task_import import TaskItem, download_name
 from app.domain.task_state import is_labeled, random_key
+from app.services import outbound
 from app.services.jobs import enqueue
 from app.services.projects import config_of, get_managed_project, get_project, refresh_overlap, settings_of
 
@@ -188,6 +190,26 @@ async def create_import(
     await session.flush()
     enqueue(session, "run_import", import_id=job.id)
     return job
+
+
+async def download_import(
+    session: AsyncSession, actor: Actor, project_id: int, url: str, limits: outbound.Limits, folder: Path
+) -> tuple[Path, str]:
+    """Fetch a URL import for a manager of the project into `folder`, under a name of our choosing.
+
+    Returns the stored file and the name that tells its format. The permission check comes first,
+    so only those who may import can make the server send a request.
+    """
+    await get_managed_project(session, actor, project_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f"{uuid.uuid4().hex}.part"
+    fetched = await outbound.download(limits, url, part)
+    try:
+        name = download_name(fetched.url, fetched.content_type)
+    except Invalid:
+        part.unlink()
+        raise
+    return part.rename(part.with_suffix(Path(name).suffix)), name
 
 
 async def get_import(session: AsyncSession, actor: Actor, project_id: int, import_id: int) -> ProjectImport:

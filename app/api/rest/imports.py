@@ -1,19 +1,20 @@
 """Task and prediction import: small ones answered at once in Label Studio Community's shape,
-large ones as a job answered `{"import": id}` and polled at `/imports/{id}`."""
+large ones as a job answered `{"import": id}` and polled at `/imports/{id}`. A URL import is
+downloaded through the outbound guard and then treated like an upload of that file."""
 
 import shutil
 import uuid
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from app.api.deps import CurrentActor, JsonBody, Session, flag, json_body, settings_of
 from app.api.rest.common import json_response
 from app.db.models import ProjectImport
 from app.domain.errors import Invalid
 from app.domain.task_import import TaskItem, items_from_json, iter_items
-from app.services import imports, predictions
+from app.services import imports, outbound, predictions
 from app.services.projects import config_of, get_project
 from app.services.shapes import iso
 
@@ -26,8 +27,7 @@ def _store(request: Request, suffix: str) -> Path:
     return folder / f"{uuid.uuid4().hex}{suffix}"
 
 
-async def _uploads(request: Request) -> list[UploadFile]:
-    form = await request.form(max_files=100)
+def _uploads(form: FormData) -> list[UploadFile]:
     files = [f for _, f in form.multi_items() if isinstance(f, UploadFile)]
     if not files:
         raise Invalid("no file uploaded: send the tasks in the multipart field 'file'", field="file")
@@ -55,34 +55,72 @@ async def _as_job(
     return json_response({"import": job.id}, status_code=201)
 
 
+FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 @router.post("/api/projects/{project_id}/import")
 async def import_tasks(request: Request, session: Session, actor: CurrentActor, project_id: int) -> Response:
+    """Tasks from a JSON body, uploaded files, or a URL (form field or query parameter `url`)."""
+    url = request.query_params.get("url")
+    if request.headers.get("content-type", "").startswith(FORMS):
+        form = await request.form(max_files=100)
+        field = form.get("url")
+        url = url or (field if isinstance(field, str) else None)
+        if not url:
+            return await _import_files(request, session, actor, project_id, _uploads(form))
+    if url:
+        return await _import_url(request, session, actor, project_id, url)
+    body = await request.body()
+    if len(body) > settings_of(request).import_sync_bytes:
+        path = _store(request, ".json")
+        path.write_bytes(body)
+        return await _as_job(request, session, actor, project_id, path, "body.json")
+    return await _import_now(request, session, actor, project_id, items_from_json(await json_body(request)))
+
+
+async def _import_files(
+    request: Request, session: Session, actor: CurrentActor, project_id: int, files: list[UploadFile]
+) -> Response:
     limit = settings_of(request).import_sync_bytes
-    items: list[TaskItem]
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        files = await _uploads(request)
-        sizes = [_file_size(f) for f in files]
-        if sum(sizes) > limit:
-            if len(files) > 1:
-                raise Invalid(
-                    f"upload files over {limit} bytes one at a time; each becomes an import job", field="file"
-                )
-            name = files[0].filename or "upload.json"
-            path = _store(request, Path(name).suffix)
-            with path.open("wb") as target:
-                shutil.copyfileobj(files[0].file, target)
-            return await _as_job(request, session, actor, project_id, path, name)
+    if sum(_file_size(f) for f in files) > limit:
+        if len(files) > 1:
+            raise Invalid(
+                f"upload files over {limit} bytes one at a time; each becomes an import job", field="file"
+            )
+        name = files[0].filename or "upload.json"
+        path = _store(request, Path(name).suffix)
+        with path.open("wb") as target:
+            shutil.copyfileobj(files[0].file, target)
+        return await _as_job(request, session, actor, project_id, path, name)
+    key = imports.upload_text_key(config_of(await get_project(session, actor, project_id)))
+    items: list[TaskItem] = []
+    for upload in files:
+        items += iter_items(upload.file, upload.filename or "upload.json", key)
+    return await _import_now(request, session, actor, project_id, items)
+
+
+async def _import_url(
+    request: Request, session: Session, actor: CurrentActor, project_id: int, url: str
+) -> Response:
+    """Download, then import like an upload of that file: at once, or as a job when large."""
+    settings = settings_of(request)
+    path, name = await imports.download_import(
+        session, actor, project_id, url, outbound.limits_from(settings), settings.data_dir / "imports"
+    )
+    if path.stat().st_size > settings.import_sync_bytes:
+        return await _as_job(request, session, actor, project_id, path, name)
+    try:
         key = imports.upload_text_key(config_of(await get_project(session, actor, project_id)))
-        items = []
-        for upload in files:
-            items += iter_items(upload.file, upload.filename or "upload.json", key)
-    else:
-        body = await request.body()
-        if len(body) > limit:
-            path = _store(request, ".json")
-            path.write_bytes(body)
-            return await _as_job(request, session, actor, project_id, path, "body.json")
-        items = items_from_json(await json_body(request))
+        with path.open("rb") as stream:
+            items = list(iter_items(stream, name, key))
+    finally:
+        path.unlink()
+    return await _import_now(request, session, actor, project_id, items)
+
+
+async def _import_now(
+    request: Request, session: Session, actor: CurrentActor, project_id: int, items: list[TaskItem]
+) -> Response:
     result = await imports.import_tasks(session, actor, project_id, items)
     shape = {
         "task_count": len(result.task_ids),
