@@ -1,0 +1,123 @@
+"""Snapshot builds whose runner died are started again by a restarted arq worker; a live one is left alone."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.worker import Worker
+from sqlalchemy import update
+
+from app.db.base import utcnow
+from app.db.engine import make_sessionmaker
+from app.db.models import ExportFormat, ExportSnapshot
+from app.domain.task_import import TaskItem
+from app.services import export_snapshots, imports
+from app.services.jobs import take_pending
+from app.workers.export_snapshots import run_export_snapshot
+from app.workers.queue import InProcessQueue
+from app.workers.settings import FUNCTIONS, WorkerSettings, shutdown, startup
+from tests.factories import make_actor, make_project
+
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Negative"]}}
+]
+
+
+async def project_with_snapshot(session, tmp_path, n=2500):
+    """A project of `n` tasks (one annotated) and a snapshot recorded but never sent to a runner."""
+    actor, _ = await make_actor(session)
+    project = await make_project(session, actor)
+    items = [TaskItem({"review_text": f"r{i}"}) for i in range(n)]
+    items[1] = TaskItem({"review_text": "r1"}, annotations=[{"result": CHOICE}])
+    await imports.import_tasks(session, actor, project.id, items)
+    view = await export_snapshots.create_snapshot(
+        session, actor, project.id, title="nightly", exports_dir=tmp_path / "exports"
+    )
+    await session.commit()
+    take_pending(session)
+    return actor, project, view.snapshot.id
+
+
+async def run_worker(settings, redis_url):
+    """A restarted `quorum worker`: it reaps at startup and runs what it found, then stops (burst)."""
+    redis_settings = RedisSettings.from_dsn(redis_url)
+
+    async def on_startup(ctx):
+        ctx["settings"] = settings
+        await startup(ctx)
+
+    worker = Worker(
+        functions=WorkerSettings.functions,
+        redis_settings=redis_settings,
+        on_startup=on_startup,
+        on_shutdown=shutdown,
+        burst=True,
+        handle_signals=False,
+        poll_delay=0.05,
+    )
+    await worker.main()
+    await worker.close()
+    return worker
+
+
+async def test_restarted_worker_rebuilds_a_snapshot_whose_runner_died(session, settings, redis_url, tmp_path):
+    actor, project, export_id = await project_with_snapshot(session, tmp_path)
+    pid = project.id
+    dead_runner = await export_snapshots.get_snapshot(session, actor, pid, export_id)
+    folder = Path(dead_runner.snapshot.folder)
+    folder.mkdir(parents=True)
+    (folder / "snapshot-dead.json.part").write_bytes(b'[{"id": 1')
+    await session.execute(
+        update(ExportSnapshot)
+        .where(ExportSnapshot.id == export_id)
+        .values(tasks_done=1000, lease_until=utcnow() - timedelta(seconds=1))
+    )
+    await session.commit()
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    await pool.flushdb()
+    await pool.aclose()
+
+    worker = await run_worker(settings, redis_url)
+    assert worker.jobs_failed == 0
+    session.expire_all()
+    snapshot = await session.get_one(ExportSnapshot, export_id)
+    assert snapshot.status == "completed", snapshot.error
+    assert (snapshot.tasks_done, snapshot.tasks_total) == (2500, 2500)
+    assert snapshot.counters == {"task_number": 2500, "annotation_number": 1, "prediction_number": 0}
+    tasks = orjson.loads(Path(snapshot.file_path).read_bytes())
+    assert [t["data"]["review_text"] for t in tasks] == [f"r{i}" for i in range(2500)]
+    assert tasks[1]["annotations"][0]["result"] == CHOICE
+
+    converted = await export_snapshots.convert_snapshot(session, actor, pid, export_id, export_type="CSV")
+    format_id = converted.id
+    await session.commit()
+    take_pending(session)
+    await run_worker(settings, redis_url)
+    session.expire_all()
+    converted = await session.get_one(ExportFormat, format_id)
+    assert converted.status == "completed", converted.traceback
+    lines = Path(converted.file_path).read_text().splitlines()
+    assert len(lines) == 2
+    assert "Negative" in lines[1]
+
+
+@pytest.mark.core
+async def test_a_second_runner_steps_aside_while_the_lease_is_live(session, engine, tmp_path):
+    _, _, export_id = await project_with_snapshot(session, tmp_path, n=3)
+    live = utcnow() + timedelta(seconds=20)
+    await session.execute(
+        update(ExportSnapshot).where(ExportSnapshot.id == export_id).values(lease_until=live)
+    )
+    await session.commit()
+    queue = InProcessQueue(make_sessionmaker(engine), FUNCTIONS)
+    assert await run_export_snapshot(queue.ctx, export_id) == "not claimed"
+    await session.execute(
+        update(ExportSnapshot).where(ExportSnapshot.id == export_id).values(lease_until=None)
+    )
+    await session.commit()
+    assert await run_export_snapshot(queue.ctx, export_id) == "exported 3 tasks"
+    assert await run_export_snapshot(queue.ctx, export_id) == "not claimed"
+    await queue.drain()
