@@ -33,24 +33,27 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-async def _user(request: Request, session: Session) -> User:
+async def _principal(request: Request, session: Session) -> users.Principal:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     key = key.strip()
     if scheme.lower() in ("token", "bearer") and key:
-        return await users.user_by_token(session, key)
+        return await users.principal_by_token(session, key)
     if api_key := request.headers.get("x-api-key"):
-        return await users.user_by_token(session, api_key)
+        return await users.principal_by_token(session, api_key)
     user_id = request.session.get("user_id")
     if user_id is None:
         raise Unauthorized("Authentication credentials were not provided.")
     if request.method in UNSAFE and not _csrf_ok(request):
         raise Forbidden("CSRF check failed: send the X-CSRFToken header from the page.")
-    user = await session.get(User, user_id)
-    if user is None or not user.is_active:
+    principal = await users.principal_by_id(session, user_id)
+    if principal is None:
         request.session.clear()
         raise Unauthorized("Your session has ended; sign in again.")
-    return user
+    return principal
+
+
+Principal = Annotated[users.Principal, Depends(_principal)]
 
 
 def _csrf_ok(request: Request) -> bool:
@@ -59,11 +62,15 @@ def _csrf_ok(request: Request) -> bool:
     return bool(expected and sent and secrets.compare_digest(expected, sent))
 
 
+async def _user(principal: Principal) -> User:
+    return principal.user
+
+
 CurrentUser = Annotated[User, Depends(_user)]
 
 
-async def _actor(session: Session, user: CurrentUser) -> Actor:
-    return await users.actor_for(session, user)
+async def _actor(principal: Principal) -> Actor:
+    return principal.acting()
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]
@@ -95,7 +102,7 @@ async def json_object(body: JsonBody) -> dict[str, Any]:
 JsonObject = Annotated[dict[str, Any], Depends(json_object)]
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
     """The app's clock (replaceable in tests, so expiry is tested without sleeping)."""
     now: datetime = request.app.state.clock()
     return now

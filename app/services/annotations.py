@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Annotation, Project, TaskReservation
+from app.db.models import Annotation, Project
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_result
 from app.domain.label_stream import TaskView, can_skip
@@ -16,7 +16,7 @@ from app.domain.roles import Actor, Role
 from app.domain.task_state import SkipQueue
 from app.services import drafts, label_stream
 from app.services.projects import config_of, settings_of, visible_projects
-from app.services.tasks import get_task, refresh_task_state
+from app.services.tasks import get_task, refresh_task_state, task_and_project
 
 
 def _result_of(project: Project, payload: Mapping[str, Any], *, cancelled: bool) -> list[Any]:
@@ -43,8 +43,7 @@ async def create_annotation(
 ) -> Annotation:
     """Submit (or, with `was_cancelled`, skip) a task, within the stream's rules."""
     now = now or utcnow()
-    task = await get_task(session, actor, task_id, for_update=True)
-    project = await session.get_one(Project, task.project_id)
+    task, project = await task_and_project(session, actor, task_id, for_update=True)
     settings = settings_of(project)
     cancelled = cancelled or bool(payload.get("was_cancelled", False))
     if cancelled:
@@ -64,8 +63,12 @@ async def create_annotation(
     result = _result_of(project, payload, cancelled=cancelled)
     ground_truth = bool(payload.get("ground_truth", False)) and actor.manages
     skip_queue = settings.effective_skip_queue()
+    held_until = None
+    if not cancelled or skip_queue is not SkipQueue.REQUEUE_TO_ME:
+        held_until = await label_stream.release(session, task.id, actor.user_id)
     if not cancelled and not ground_truth and not actor.manages and settings.annotation.assignment == "auto":
-        await label_stream.check_slot(session, task, actor.user_id, skip_queue, now)
+        held = held_until is not None and held_until > now
+        await label_stream.check_slot(session, task, actor.user_id, skip_queue, now, held=held)
     if ground_truth:
         await _clear_ground_truth(session, task.id)
     annotation = Annotation(
@@ -81,12 +84,6 @@ async def create_annotation(
     )
     session.add(annotation)
     await drafts.consume_drafts(session, task.id, actor.user_id)
-    if not cancelled or skip_queue is not SkipQueue.REQUEUE_TO_ME:
-        await session.execute(
-            delete(TaskReservation).where(
-                TaskReservation.task_id == task.id, TaskReservation.user_id == actor.user_id
-            )
-        )
     await session.flush()
     await refresh_task_state(session, task, skip_queue)
     await session.flush()

@@ -21,17 +21,25 @@ from app.services.projects import config_of, get_managed_project, get_project, v
 
 async def get_task(session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False) -> Task:
     """A task in a project the actor may see; anything else is 404."""
+    task, _project = await task_and_project(session, actor, task_id, for_update=for_update)
+    return task
+
+
+async def task_and_project(
+    session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False
+) -> tuple[Task, Project]:
+    """`get_task` with its project, read in the same query."""
     query = (
-        select(Task)
+        select(Task, Project)
         .join(Project, Project.id == Task.project_id)
         .where(Task.id == task_id, visible_projects(actor))
     )
     if for_update:
         query = query.with_for_update(of=Task)
-    task = await session.scalar(query)
-    if task is None:
+    row = (await session.execute(query)).first()
+    if row is None:
         raise NotFound("Not found.")
-    return task
+    return row[0], row[1]
 
 
 COMPARE = {
@@ -96,12 +104,28 @@ def filtered_tasks(project_id: int, query: TaskQuery, *, only_annotated: bool = 
     return stmt
 
 
+UNIQUE_KEYS = frozenset({"id", "inner_id"})  # unique within a project: no tie to break
+
+
 def _ordered(stmt: Select[Task], query: TaskQuery) -> Select[Task]:
+    """The requested order, ties broken by id in the direction of the last key, so that an index on
+    (project_id, key, id) serves the page by one scan, forwards or backwards, without sorting.
+
+    Empty values sort last ascending and first descending on every database, as PostgreSQL's
+    indexes give them.
+    """
     order = []
+    descending = False
     for column, descending in query.ordering:
         col: Any = Task.data[column[5:]].as_string() if column.startswith("data.") else getattr(Task, column)
-        order.append(col.desc() if descending else col.asc())
-    return stmt.order_by(*order, Task.id)
+        order.append(col.desc().nulls_first() if descending else col.asc().nulls_last())
+    if not any(column in UNIQUE_KEYS for column, _ in query.ordering):
+        order.append(Task.id.desc() if descending else Task.id.asc())
+    return stmt.order_by(*order)
+
+
+def _whole_project(query: TaskQuery, only_annotated: bool) -> bool:
+    return not query.filters and query.selected_all and not query.selected_ids and not only_annotated
 
 
 async def list_tasks(
@@ -113,18 +137,22 @@ async def list_tasks(
     *,
     only_annotated: bool,
 ) -> tuple[list[Task], int, int, int]:
-    """One page of tasks with the total count and annotation/prediction sums of the filtered set."""
+    """One page of tasks with the total count and annotation/prediction sums of the filtered set.
+
+    Unfiltered, the total is the project's maintained task counter rather than a count of rows.
+    """
     project = await get_project(session, actor, project_id)
     stmt = filtered_tasks(project.id, query, only_annotated=only_annotated)
-    sub = stmt.with_only_columns(Task.id, Task.total_annotations, Task.total_predictions).subquery()
-    totals = await session.execute(
-        select(
-            func.count(sub.c.id),
-            func.coalesce(func.sum(sub.c.total_annotations), 0),
-            func.coalesce(func.sum(sub.c.total_predictions), 0),
-        )
-    )
-    total, annotations, predictions = totals.one()
+    sub = stmt.with_only_columns(Task.total_annotations, Task.total_predictions).subquery()
+    sums = [
+        func.coalesce(func.sum(sub.c.total_annotations), 0),
+        func.coalesce(func.sum(sub.c.total_predictions), 0),
+    ]
+    if _whole_project(query, only_annotated):
+        total = project.task_count
+        annotations, predictions = (await session.execute(select(*sums))).one()
+    else:
+        total, annotations, predictions = (await session.execute(select(func.count(), *sums))).one()
     check_in_range(page, total)
     tasks = await session.scalars(_ordered(stmt, query).offset(page.offset).limit(page.size))
     return list(tasks), total, annotations, predictions
@@ -161,9 +189,13 @@ async def update_task(session: AsyncSession, actor: Actor, task_id: int, payload
 
 
 async def delete_task(session: AsyncSession, actor: Actor, task_id: int) -> None:
+    """Delete one task; the counter moves only if this call removed the row (a concurrent delete
+    of the same task finds nothing and is a 404, not a second decrement)."""
     task = await get_task(session, actor, task_id)
     project = await get_managed_project(session, actor, task.project_id)
-    await session.execute(delete(Task).where(Task.id == task.id))
+    result = await session.execute(delete(Task).where(Task.id == task.id))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("Not found.")
     await session.execute(
         update(Project).where(Project.id == project.id).values(task_count=Project.task_count - 1)
     )

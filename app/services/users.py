@@ -1,10 +1,12 @@
 """Users, organizations, memberships, API tokens and sign-in."""
 
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiToken, Membership, Organization, User
@@ -83,27 +85,59 @@ async def bootstrap_admin(session: AsyncSession, *, email: str, password: str, t
     return generated
 
 
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in user and their actor in the active organization (None when they have none)."""
+
+    user: User
+    actor: Actor | None
+
+    def acting(self) -> Actor:
+        if self.actor is None:
+            raise Forbidden("this account has no active organization")
+        return self.actor
+
+
+async def _principal(session: AsyncSession, condition: Any) -> Principal | None:
+    """The user and their active membership in one query: every request asks for both."""
+    membership = and_(
+        Membership.user_id == User.id,
+        Membership.organization_id == User.active_organization_id,
+        Membership.is_active.is_(True),
+    )
+    row = (
+        await session.execute(
+            select(User, Membership.organization_id, Membership.role)
+            .outerjoin(Membership, membership)
+            .where(condition)
+        )
+    ).first()
+    if row is None or not row[0].is_active:
+        return None
+    user, organization_id, role = row
+    actor = None if organization_id is None else Actor(user.id, organization_id, Role(role))
+    return Principal(user, actor)
+
+
 async def actor_for(session: AsyncSession, user: User) -> Actor:
     """The user's role in their active organization; a user without one may not act."""
-    membership = await session.scalar(
-        select(Membership).where(
-            Membership.user_id == user.id,
-            Membership.organization_id == user.active_organization_id,
-            Membership.is_active.is_(True),
-        )
-    )
-    if membership is None or not user.is_active:
+    principal = await _principal(session, User.id == user.id)
+    if principal is None:
         raise Forbidden("this account has no active organization")
-    return Actor(user_id=user.id, organization_id=membership.organization_id, role=Role(membership.role))
+    return principal.acting()
 
 
-async def user_by_token(session: AsyncSession, key: str) -> User:
-    user = await session.scalar(
-        select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.key == key)
-    )
-    if user is None or not user.is_active:
+async def principal_by_token(session: AsyncSession, key: str) -> Principal:
+    token = select(ApiToken.user_id).where(ApiToken.key == key).scalar_subquery()
+    principal = await _principal(session, User.id == token)
+    if principal is None:
         raise Unauthorized("Invalid token.")
-    return user
+    return principal
+
+
+async def principal_by_id(session: AsyncSession, user_id: int) -> Principal | None:
+    """The session cookie's user, or None when the account is gone or deactivated."""
+    return await _principal(session, User.id == user_id)
 
 
 async def user_by_password(session: AsyncSession, email: str, password: str) -> User:

@@ -243,6 +243,41 @@ async def test_random_ordering_is_a_fixed_order_per_project(team):
     assert {first, second} <= set(ids)
 
 
+async def predict(team, task_id, score, model_version="v2"):
+    body = {"task": task_id, "result": CHOICE, "score": score, "model_version": model_version}
+    assert (await team.client.post("/api/predictions", json=body, headers=team.headers())).status_code == 201
+
+
+async def served_order(team, pid, n):
+    order = []
+    for _ in range(n):
+        task_id = (await next_(team, pid)).json()["id"]
+        order.append(task_id)
+        assert (await submit(team, task_id)).status_code == 201
+    return order
+
+
+async def test_uncertainty_sampling_shows_the_least_confident_prediction_first_then_tasks_without(team):
+    pid, ids = await stream_project(team, n=5, sampling="Uncertainty sampling", model_version="v2")
+    for index, score in ((0, 0.9), (1, 0.2), (3, 0.5)):
+        await predict(team, ids[index], score)
+    await predict(team, ids[3], 0.95)
+    await predict(team, ids[4], 0.01, model_version="v1")
+    expected = [ids[1], ids[3], ids[0], ids[2], ids[4]]
+    assert await served_order(team, pid, 5) == expected
+
+
+async def test_ground_truth_first_leads_uncertainty_sampling(team):
+    pid, ids = await stream_project(
+        team, n=4, sampling="Uncertainty sampling", model_version="v2", show_ground_truth_first=True
+    )
+    await predict(team, ids[0], 0.7)
+    await predict(team, ids[1], 0.1)
+    gt = {"result": CHOICE, "ground_truth": True}
+    await team.client.post(f"/api/tasks/{ids[3]}/annotations", json=gt, headers=team.headers())
+    assert await served_order(team, pid, 4) == [ids[3], ids[1], ids[0], ids[2]]
+
+
 async def overlaps(team, pid):
     body = (await team.client.get(f"/api/tasks?project={pid}&page_size=1000", headers=team.headers())).json()
     return {t["id"]: t["overlap"] for t in body["tasks"]}
@@ -317,3 +352,57 @@ async def test_submitting_consumes_the_draft_and_drafts_are_private(team):
     await submit(team, task_id)
     assert (await team.client.get(f"/api/drafts/{draft['id']}", headers=team.headers(AN))).status_code == 404
     assert (await team.client.get(f"/api/tasks/{task_id}/drafts", headers=team.headers(AN))).json() == []
+
+
+async def queue_of(team, pid, role=AN):
+    body = (await team.client.get(f"/api/projects/{pid}", headers=team.headers(role))).json()
+    return (body["queue_done"], body["queue_left"], body["queue_total"]), body["finished_task_number"]
+
+
+@pytest.mark.parametrize(
+    ("skip_queue", "queue", "finished"),
+    [
+        # the skipped task waits at the end of the skipper's queue and is not completed
+        ("REQUEUE_FOR_ME", (1, 2, 3), 1),
+        # the skipper is done with it; it goes back to the others' queue, not completed
+        ("REQUEUE_FOR_OTHERS", (2, 1, 3), 1),
+        # a skip is a valid completion
+        ("IGNORE_SKIPPED", (2, 1, 3), 2),
+    ],
+)
+async def test_each_skip_queue_mode_counts_toward_progress_and_the_queue_counters(
+    team, skip_queue, queue, finished
+):
+    pid, _ids = await stream_project(team, n=3, skip_queue=skip_queue)
+    assert await queue_of(team, pid) == ((0, 3, 3), 0)
+    await submit(team, (await next_(team, pid)).json()["id"])
+    await skip(team, (await next_(team, pid)).json()["id"])
+    assert await queue_of(team, pid) == (queue, finished)
+
+
+async def test_queue_counters_follow_the_task_limit_and_a_pause(team):
+    pid, _ids = await stream_project(team, n=4, annotation_limit_count=2)
+    assert (await queue_of(team, pid))[0] == (0, 2, 2)
+    await submit(team, (await next_(team, pid)).json()["id"])
+    assert (await queue_of(team, pid))[0] == (1, 1, 2)
+    user = team.ids[Role.REVIEWER]
+    await team.client.post(f"/api/projects/{pid}/members/{user}/pause", json={}, headers=team.headers())
+    assert (await queue_of(team, pid, Role.REVIEWER))[0] == (0, 0, 0)
+
+
+async def test_another_annotators_reservation_takes_the_last_slot_out_of_my_queue(team):
+    pid, _ids = await stream_project(team, n=2)
+    await next_(team, pid, Role.REVIEWER)
+    assert (await queue_of(team, pid))[0] == (0, 1, 1)
+
+
+async def test_a_task_with_the_annotators_draft_is_resumed_before_the_queue(team):
+    pid, ids = await stream_project(team, n=3)
+    draft = {"result": CHOICE, "lead_time": 2}
+    await team.client.post(f"/api/tasks/{ids[2]}/drafts", json=draft, headers=team.headers(AN))
+    served = (await next_(team, pid)).json()
+    assert (served["id"], served["queue"]) == (ids[2], "draft")
+    assert [d["result"] for d in served["drafts"]] == [CHOICE]
+    await submit(team, ids[2])
+    served = (await next_(team, pid)).json()
+    assert (served["id"], served["drafts"]) == (ids[0], [])

@@ -1,8 +1,10 @@
-"""Random sequences of next / submit / skip / clock advance against the real service on PostgreSQL,
-checked after every step against the reference model in `app.domain.label_stream`."""
+"""Random sequences of next / submit / skip / draft / clock advance / settings change / task import /
+pause against the real service on PostgreSQL, checked after every step against the reference model
+in `app.domain.label_stream`."""
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,10 +16,20 @@ from sqlalchemy import select
 from app.db.base import utcnow
 from app.db.engine import make_engine, make_sessionmaker
 from app.db.models import Organization, Task
-from app.domain.label_stream import StreamState, TaskView, check_invariant, serve, skip, submit
+from app.domain.label_stream import (
+    StreamState,
+    TaskView,
+    check_invariant,
+    pause,
+    save_draft,
+    serve,
+    skip,
+    submit,
+    unpause,
+)
 from app.domain.roles import Role
 from app.domain.task_import import TaskItem
-from app.services import annotations, imports, label_stream, members, projects, users
+from app.services import annotations, drafts, imports, label_stream, members, predictions, projects, users
 from app.services.projects import settings_of
 from tests.conftest import empty_tables
 from tests.factories import SENTIMENT
@@ -42,16 +54,16 @@ class StreamMachine(RuleBasedStateMachine):
     @initialize(
         overlap=st.integers(1, 3),
         skip_queue=st.sampled_from(["REQUEUE_FOR_ME", "REQUEUE_FOR_OTHERS", "IGNORE_SKIPPED"]),
-        sampling=st.sampled_from(["Sequential sampling", "Uniform sampling"]),
-        n_tasks=st.integers(1, 6),
+        sampling=st.sampled_from(["Sequential sampling", "Uniform sampling", "Uncertainty sampling"]),
+        scores=st.lists(st.none() | st.floats(0, 1), min_size=1, max_size=6),
     )
-    def setup(self, overlap, skip_queue, sampling, n_tasks):
+    def setup(self, overlap, skip_queue, sampling, scores):
         self.engine = make_engine(self.database_url)
         self.maker = make_sessionmaker(self.engine)
         self.now = utcnow()
-        self.run(self._setup(overlap, skip_queue, sampling, n_tasks))
+        self.run(self._setup(overlap, skip_queue, sampling, scores))
 
-    async def _setup(self, overlap, skip_queue, sampling, n_tasks):
+    async def _setup(self, overlap, skip_queue, sampling, scores):
         async with self.maker() as session:
             org = Organization(title="model")
             session.add(org)
@@ -66,11 +78,17 @@ class StreamMachine(RuleBasedStateMachine):
                 "maximum_annotations": overlap,
                 "skip_queue": skip_queue,
                 "sampling": sampling,
+                "model_version": "v1",
             }
             project = await projects.create_project(session, owner, payload)
-            await imports.import_tasks(
-                session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(n_tasks)]
+            self.owner = owner
+            imported = await imports.import_tasks(
+                session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(len(scores))]
             )
+            for task_id, score in zip(imported.task_ids, scores, strict=True):
+                if score is not None:
+                    prediction = {"task": task_id, "result": CHOICE, "score": score, "model_version": "v1"}
+                    await predictions.create_prediction(session, owner, prediction)
             self.actors = []
             for i in range(USERS):
                 user, _ = await users.create_user(
@@ -80,10 +98,27 @@ class StreamMachine(RuleBasedStateMachine):
                 self.actors.append(await users.actor_for(session, user))
             await session.commit()
             self.project_id = project.id
-            self.settings = settings_of(project)
-            rows = await session.scalars(select(Task).where(Task.project_id == project.id))
-            views = {t.id: TaskView(t.id, t.inner_id, t.overlap, t.random_key, t.allow_skip) for t in rows}
-            self.state = StreamState(tasks=views)
+            self.state = StreamState(tasks={})
+            self.scores = dict(zip(imported.task_ids, scores, strict=True))
+            await self._refresh(session)
+
+    async def _refresh(self, session):
+        """The model's view of the project after the service changed it (settings, imports)."""
+        project = await projects.get_project(session, self.owner, self.project_id)
+        self.settings = settings_of(project)
+        rows = await session.scalars(select(Task).where(Task.project_id == self.project_id))
+        views = {
+            t.id: TaskView(
+                t.id,
+                t.inner_id,
+                t.overlap,
+                t.random_key,
+                t.allow_skip,
+                prediction_score=self.scores.get(t.id),
+            )
+            for t in rows
+        }
+        self.state = replace(self.state, tasks=views)
 
     @rule(user=st.integers(0, USERS - 1))
     def next(self, user):
@@ -102,12 +137,7 @@ class StreamMachine(RuleBasedStateMachine):
     @rule(user=st.integers(0, USERS - 1), kind=st.sampled_from(["submit", "skip"]))
     def work(self, user, kind):
         actor = self.actors[user]
-        worked = {w.task_id for w in self.state.work if w.user_id == actor.user_id}
-        held = [
-            r.task_id
-            for r in self.state.reservations
-            if r.user_id == actor.user_id and r.expires_at > self.now and r.task_id not in worked
-        ]
+        held = self.held(actor.user_id)
         if not held:
             return
         task_id = held[0]
@@ -123,6 +153,72 @@ class StreamMachine(RuleBasedStateMachine):
             self.state = submit(self.settings, self.state, actor.user_id, task_id, self.now)
         else:
             self.state = skip(self.settings, self.state, actor.user_id, task_id, None, self.now)
+
+    def held(self, user_id):
+        worked = {w.task_id for w in self.state.work if w.user_id == user_id}
+        return [
+            r.task_id
+            for r in self.state.reservations
+            if r.user_id == user_id and r.expires_at > self.now and r.task_id not in worked
+        ]
+
+    @rule(user=st.integers(0, USERS - 1), held=st.booleans())
+    def draft(self, user, held):
+        """Save a draft of the task the user holds, or of any task they open directly."""
+        actor = self.actors[user]
+        candidates = self.held(actor.user_id) if held else sorted(self.state.tasks)
+        worked = {w.task_id for w in self.state.work if w.user_id == actor.user_id}
+        candidates = [t for t in candidates if t not in worked]
+        if not candidates:
+            return
+        task_id = candidates[0]
+
+        async def call():
+            async with self.maker() as session:
+                await drafts.save_draft(session, actor, task_id, {"result": CHOICE}, self.now)
+                await session.commit()
+
+        self.run(call())
+        self.state = save_draft(self.settings, self.state, actor.user_id, task_id, self.now)
+
+    @rule(user=st.integers(0, USERS - 1), paused=st.booleans())
+    def pause(self, user, paused):
+        user_id = self.actors[user].user_id
+
+        async def call():
+            async with self.maker() as session:
+                await members.set_paused(
+                    session, self.owner, self.project_id, user_id, paused=paused, reason="by hand"
+                )
+                await session.commit()
+
+        self.run(call())
+        self.state = pause(self.state, user_id, "by hand") if paused else unpause(self.state, user_id)
+
+    @rule(count=st.integers(1, 2))
+    def import_tasks(self, count):
+        async def call():
+            async with self.maker() as session:
+                items = [TaskItem({"review_text": f"more {i}"}) for i in range(count)]
+                await imports.import_tasks(session, self.owner, self.project_id, items)
+                await session.commit()
+                await self._refresh(session)
+
+        self.run(call())
+
+    @rule(
+        skip_queue=st.sampled_from(["REQUEUE_FOR_ME", "REQUEUE_FOR_OTHERS", "IGNORE_SKIPPED"]),
+        sampling=st.sampled_from(["Sequential sampling", "Uniform sampling", "Uncertainty sampling"]),
+    )
+    def change_settings(self, skip_queue, sampling):
+        async def call():
+            async with self.maker() as session:
+                payload = {"skip_queue": skip_queue, "sampling": sampling}
+                await projects.update_project(session, self.owner, self.project_id, payload)
+                await session.commit()
+                await self._refresh(session)
+
+        self.run(call())
 
     @rule(minutes=st.sampled_from([0, 1, 30, 1441]))
     def tick(self, minutes):

@@ -22,7 +22,7 @@ async def next_task(session: Session, actor: CurrentActor, now: Now, project_id:
     shape = task_shape(
         task,
         predictions=(await predictions_of(session, [task.id]))[task.id],
-        drafts=await drafts_of(session, task.id, actor.user_id),
+        drafts=await drafts_of(session, task.id, actor.user_id) if task.id in served.drafted else [],
     )
     shape["queue"] = served.reason
     return json_response(shape)

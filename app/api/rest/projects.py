@@ -4,13 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import CurrentActor, JsonObject, Session, int_list
+from app.api.deps import CurrentActor, JsonObject, Now, Session, int_list
 from app.api.rest.common import json_response, no_content
 from app.db.models import Project
 from app.domain.errors import Invalid
 from app.domain.pagination import page_of
 from app.domain.task_query import TaskQuery
-from app.services import projects, tasks
+from app.services import label_stream, projects, tasks
 from app.services.shapes import project_shape
 
 router = APIRouter(tags=["projects"])
@@ -61,9 +61,12 @@ async def create_project(session: Session, actor: CurrentActor, body: JsonObject
 
 
 @router.get("/api/projects/{project_id}")
-async def get_project(session: Session, actor: CurrentActor, project_id: int) -> Response:
+async def get_project(session: Session, actor: CurrentActor, now: Now, project_id: int) -> Response:
+    """The project with its counters and the caller's own queue counters."""
     project = await projects.get_project(session, actor, project_id)
-    return json_response(await _shape(session, project_id, project))
+    shape = await _shape(session, project_id, project)
+    shape.update(await label_stream.queue_counters(session, actor, project, now))
+    return json_response(shape)
 
 
 @router.patch("/api/projects/{project_id}")

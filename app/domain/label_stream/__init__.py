@@ -47,7 +47,16 @@ Ambiguities in the spec and the choice made (each repeated where it applies):
 15. A pause is reported before the limit ("paused: <why>", then "limit_reached").
 """
 
-from app.domain.label_stream.actions import can_skip, check_submit, pause, serve, skip, submit
+from app.domain.label_stream.actions import (
+    can_skip,
+    check_submit,
+    pause,
+    save_draft,
+    serve,
+    skip,
+    submit,
+    unpause,
+)
 from app.domain.label_stream.progress import progress
 from app.domain.label_stream.quotas import annotator_limit, overlap_targets
 from app.domain.label_stream.state import (
@@ -80,8 +89,10 @@ __all__ = [
     "overlap_targets",
     "pause",
     "progress",
+    "save_draft",
     "serve",
     "skip",
     "slot_holders",
     "submit",
+    "unpause",
 ]

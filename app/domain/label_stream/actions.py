@@ -11,6 +11,7 @@ from app.domain.label_stream.state import (
     TaskView,
     Work,
     has_room,
+    is_live,
     is_manual,
     skipped_task_returns,
 )
@@ -88,7 +89,28 @@ def skip(
     reservations = state.reservations
     if not skipped_task_returns(settings):
         reservations = tuple(r for r in reservations if (r.user_id, r.task_id) != (user_id, task_id))
-    return replace(state, work=(*state.work, Work(user_id, task_id, "skip", now)), reservations=reservations)
+    return replace(
+        state,
+        work=(*state.work, Work(user_id, task_id, "skip", now)),
+        reservations=reservations,
+        drafts=state.drafts - {(user_id, task_id)},
+    )
+
+
+def save_draft(
+    settings: ProjectSettings, state: StreamState, user_id: int, task_id: int, now: datetime
+) -> StreamState:
+    """Save a draft: it keeps the user's reservation of the task alive while they work (ambiguity 5);
+    an expired one is renewed only while the task still has room for them (T04)."""
+    drafts = state.drafts | {(user_id, task_id)}
+    until = now + timedelta(minutes=settings.annotation.reservation_minutes)
+    reservations = []
+    for r in state.reservations:
+        renew = (r.user_id, r.task_id) == (user_id, task_id) and not is_manual(settings)
+        if renew and (is_live(r, now) or has_room(settings, state, state.tasks[task_id], user_id, now)):
+            r = Reservation(user_id, task_id, until)
+        reservations.append(r)
+    return replace(state, drafts=drafts, reservations=tuple(reservations))
 
 
 def pause(state: StreamState, user_id: int, reason: str) -> StreamState:
@@ -99,3 +121,7 @@ def pause(state: StreamState, user_id: int, reason: str) -> StreamState:
         reservations=tuple(r for r in state.reservations if r.user_id != user_id),
         paused={**state.paused, user_id: reason},
     )
+
+
+def unpause(state: StreamState, user_id: int) -> StreamState:
+    return replace(state, paused={u: why for u, why in state.paused.items() if u != user_id})
