@@ -1,11 +1,14 @@
 """The task list ML backends and SDKs page through, and single-task CRUD."""
 
+import asyncio
 import json
 
+import orjson
 import pytest
 
 from app.db.engine import make_sessionmaker
 from app.domain.roles import Role
+from tests.api.test_import_jobs import poll
 from tests.api.test_projects import create
 from tests.factories import make_actor, make_organization
 
@@ -193,3 +196,64 @@ async def test_another_organizations_ids_are_404(team, engine):
         )
         assert response.status_code == 404, (method, path)
     assert (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).status_code == 200
+
+
+async def list_total(team, pid, query=None) -> int:
+    params = {"project": pid, "page_size": 1}
+    if query:
+        params["query"] = json.dumps(query)
+    return (await team.client.get("/api/tasks", params=params, headers=team.headers())).json()["total"]
+
+
+EVERY_ID = {"filters": {"items": [{"filter": "filter:tasks:id", "operator": "greater", "value": 0}]}}
+
+
+async def test_unfiltered_total_follows_imports_and_deletes(team):
+    """The unfiltered total is the project's counter; a filtered count of rows must agree with it."""
+    pid, ids = await project_with_tasks(team, 5)
+    big = orjson.dumps([{"review_text": f"row {i} " + "z" * 80} for i in range(1000)])
+    response = await team.client.post(
+        f"/api/projects/{pid}/import",
+        content=big,
+        headers={**team.headers(), "Content-Type": "application/json"},
+    )
+    assert (await poll(team, pid, response.json()["import"]))["status"] == "completed"
+    assert await list_total(team, pid) == await list_total(team, pid, EVERY_ID) == 1005
+    both = await asyncio.gather(
+        *(team.client.delete(f"/api/tasks/{ids[0]}", headers=team.headers()) for _ in "ab")
+    )
+    assert sorted(r.status_code for r in both) == [204, 404]
+    action = await team.client.post(
+        f"/api/dm/actions?id=delete_tasks&project={pid}",
+        json={"selectedItems": {"all": False, "included": ids[1:3]}},
+        headers=team.headers(),
+    )
+    assert action.json()["processed_items"] == 2
+    await team.client.post(
+        f"/api/projects/{pid}/import", json=[{"review_text": "late"}], headers=team.headers()
+    )
+    assert await list_total(team, pid) == await list_total(team, pid, EVERY_ID) == 1003
+    project = (await team.client.get(f"/api/projects/{pid}", headers=team.headers())).json()
+    assert project["task_number"] == 1003
+    past_end = await team.client.get(
+        f"/api/tasks?project={pid}&page=12&page_size=100", headers=team.headers()
+    )
+    assert past_end.status_code == 404
+
+
+async def test_ties_follow_the_direction_of_the_last_key(team):
+    pid, ids = await project_with_tasks(team, 4)
+    for task_id in (ids[1], ids[2]):
+        await team.client.post(
+            f"/api/tasks/{task_id}/annotations/", json={"result": CHOICE}, headers=team.headers()
+        )
+    query = {"ordering": ["-tasks:completed_at"]}
+    body = (
+        await team.client.get(
+            "/api/tasks", params={"project": pid, "query": json.dumps(query)}, headers=team.headers()
+        )
+    ).json()
+    order = [t["id"] for t in body["tasks"]]
+    unlabeled, labeled = order[:2], order[2:]  # NULL completed_at first when descending, as PostgreSQL sorts
+    assert set(labeled) == {ids[1], ids[2]}
+    assert unlabeled == [ids[3], ids[0]]
