@@ -2,6 +2,9 @@
 
 import asyncio
 import hashlib
+import io
+import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from app.db.models import ExportSnapshot, User
 from app.domain.roles import Role
 from app.services import export_snapshots, users
 from app.services.jobs import take_pending
+from tests.api.test_export_geometry import image_project
 from tests.api.test_exports import annotated_project
 from tests.api.test_tasks import CHOICE
 
@@ -301,3 +305,35 @@ async def test_members_export_but_delete_only_their_own(team):
     assert allowed.status_code == 204
     other = await team.client.get(path, headers=team.headers(Role.REVIEWER))
     assert other.status_code == 404
+
+
+@pytest.mark.parametrize("export_type", ["COCO", "YOLO", "VOC"])
+async def test_image_formats_converted_from_the_snapshot_match_the_one_shot_export(team, export_type):
+    pid = await image_project(team)
+    snapshot = await built(team, pid)
+    converted = await team.client.post(
+        f"/api/projects/{pid}/exports/{snapshot['id']}/convert",
+        json={"export_type": export_type},
+        headers=team.headers(),
+    )
+    assert converted.status_code == 200
+    await poll(team, pid, snapshot["id"], lambda e: e["converted_formats"][0]["status"] == "completed")
+    stored = await download(team, pid, snapshot["id"], export_type)
+    one_shot = await team.client.get(
+        f"/api/projects/{pid}/export?exportType={export_type}&download_all_tasks=true",
+        headers=team.headers(),
+    )
+    assert stored.headers["content-type"] == one_shot.headers["content-type"]
+    assert unzipped(stored.content) == unzipped(one_shot.content)
+
+
+def unzipped(content):
+    """The archive's files, with the creation time COCO and YOLO write into their info left out."""
+    files = {}
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for name in archive.namelist():
+            files[name] = archive.read(name)
+            if name.endswith(".json"):
+                files[name] = json.loads(files[name])
+                files[name].get("info", {}).pop("date_created", None)
+    return files

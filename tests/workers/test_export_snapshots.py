@@ -106,7 +106,8 @@ async def test_restarted_worker_rebuilds_a_snapshot_whose_runner_died(session, s
 
 @pytest.mark.core
 async def test_a_second_runner_steps_aside_while_the_lease_is_live(session, engine, tmp_path):
-    _, _, export_id = await project_with_snapshot(session, tmp_path, n=3)
+    """Also a build of more than one batch on SQLite: its progress is written between batches."""
+    _, _, export_id = await project_with_snapshot(session, tmp_path, n=1500)
     live = utcnow() + timedelta(seconds=20)
     await session.execute(
         update(ExportSnapshot).where(ExportSnapshot.id == export_id).values(lease_until=live)
@@ -118,6 +119,9 @@ async def test_a_second_runner_steps_aside_while_the_lease_is_live(session, engi
         update(ExportSnapshot).where(ExportSnapshot.id == export_id).values(lease_until=None)
     )
     await session.commit()
-    assert await run_export_snapshot(queue.ctx, export_id) == "exported 3 tasks"
+    assert await run_export_snapshot(queue.ctx, export_id) == "exported 1500 tasks"
     assert await run_export_snapshot(queue.ctx, export_id) == "not claimed"
     await queue.drain()
+    session.expire_all()
+    snapshot = await session.get_one(ExportSnapshot, export_id)
+    assert (snapshot.status, snapshot.tasks_done, snapshot.tasks_total) == ("completed", 1500, 1500)
