@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             queue = InProcessQueue(app.state.sessionmaker, FUNCTIONS)
             queue.every(5, "reap_imports")
+            queue.every(5, "reap_export_snapshots")
         app.state.queue = queue
         try:
             yield

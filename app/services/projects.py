@@ -9,7 +9,15 @@ from sqlalchemy import and_, case, delete, distinct, exists, func, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Annotation, Prediction, Project, ProjectMember, Task, WorkspaceMember
+from app.db.models import (
+    Annotation,
+    ExportSnapshot,
+    Prediction,
+    Project,
+    ProjectMember,
+    Task,
+    WorkspaceMember,
+)
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.domain.label_config import (
     LabelConfig,
@@ -23,6 +31,7 @@ from app.domain.pagination import Page, check_in_range
 from app.domain.project_settings import ProjectSettings, apply_ls_fields, validate_settings
 from app.domain.roles import Actor
 from app.domain.task_state import SkipQueue
+from app.services.jobs import enqueue
 
 GENERAL_COLUMNS = ("title", "description", "color")
 
@@ -226,7 +235,13 @@ async def validate_config(session: AsyncSession, actor: Actor, project_id: int, 
 
 
 async def delete_project(session: AsyncSession, actor: Actor, project_id: int) -> None:
+    """Delete the project and everything in it; its export snapshots' files go once this commits."""
     project = await get_managed_project(session, actor, project_id)
+    folders = await session.scalars(
+        select(ExportSnapshot.folder).where(ExportSnapshot.project_id == project.id)
+    )
+    for folder in folders:
+        enqueue(session, "remove_export_files", folder=folder)
     await session.execute(delete(Project).where(Project.id == project.id))
 
 

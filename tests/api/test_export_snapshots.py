@@ -337,3 +337,13 @@ def unzipped(content):
                 files[name] = json.loads(files[name])
                 files[name].get("info", {}).pop("date_created", None)
     return files
+
+
+async def test_deleting_the_project_removes_its_snapshots_files(team, engine):
+    pid, _ids = await annotated_project(team)
+    snapshot = await built(team, pid, title="Kept until the project goes")
+    folder = await folder_of(engine, snapshot["id"])
+    assert folder.is_dir()
+    assert (await team.client.delete(f"/api/projects/{pid}", headers=team.headers())).status_code == 204
+    await team.client.app.state.queue.drain()
+    assert not folder.exists()
