@@ -47,6 +47,42 @@ def task_item(raw: Any, row: int) -> TaskItem:
     return TaskItem(raw["data"], meta, annotations, predictions, allow_skip)
 
 
+def annotator_ref(annotation: dict[str, Any]) -> int | str | None:
+    """Whom an inline annotation names: a user id, a lowercased email, or None (the importer).
+
+    Label Studio exports an id; an expanded user object is matched by email first, which
+    survives a move between servers where ids differ.
+    """
+    value = annotation.get("completed_by")
+    if isinstance(value, dict):
+        value = value.get("email") or value.get("id")
+    if isinstance(value, str) and "@" in value:
+        return value.strip().lower()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_inline(item: TaskItem) -> None:
+    """Inline annotations and predictions must fit their columns; at most one ground truth."""
+    for i, annotation in enumerate(item.annotations):
+        lead_time = annotation.get("lead_time")
+        if lead_time is not None and not (_is_number(lead_time) and lead_time >= 0):
+            raise Invalid(
+                f"annotations[{i}].lead_time must be a number of seconds, 0 or more", field="lead_time"
+            )
+    if sum(1 for a in item.annotations if a.get("ground_truth")) > 1:
+        raise Invalid("only one annotation of a task can be its ground truth", field="ground_truth")
+    for i, prediction in enumerate(item.predictions):
+        score = prediction.get("score")
+        if score is not None and not _is_number(score):
+            raise Invalid(f"predictions[{i}].score must be a number", field="score")
+
+
 def items_from_json(value: Any) -> list[TaskItem]:
     """A list of tasks, or a single task object."""
     rows = value if isinstance(value, list) else [value]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.bulk import allocate_ids, copy_rows
-from app.db.models import Annotation, Prediction, Project, ProjectImport, Task
+from app.db.models import Annotation, Membership, Prediction, Project, ProjectImport, Task, User
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.label_config import (
     LabelConfig,
@@ -27,7 +27,7 @@ from app.domain.label_config import (
     validate_task_data,
 )
 from app.domain.roles import Actor
-from app.domain.task_import import TaskItem, download_name
+from app.domain.task_import import TaskItem, annotator_ref, check_inline, download_name
 from app.domain.task_state import is_labeled, random_key
 from app.services import outbound
 from app.services.jobs import enqueue
@@ -61,6 +61,7 @@ def check_items(config: LabelConfig, items: Iterable[TaskItem], first_row: int =
     for row, item in enumerate(items, start=first_row):
         try:
             validate_task_data(config, item.data)
+            check_inline(item)
             for entry in item.predictions:
                 entry["result"] = normalize_prediction_result(config, entry.get("result", []))
             for i, entry in enumerate(item.annotations):
@@ -86,17 +87,59 @@ async def _lock_project(session: AsyncSession, project_id: int) -> Project:
     return project
 
 
-def _counters(item: TaskItem, overlap: int, skip_queue: str) -> tuple[int, int, int, bool]:
-    """Counters of a new task; its inline annotations all belong to the importing user."""
+async def _members(
+    session: AsyncSession, organization_id: int, items: Iterable[TaskItem]
+) -> dict[int | str, int]:
+    """The organization's users that inline annotations name, by id and by email.
+
+    A name that is not a member (another server's id, another organization's user) is not
+    trusted: that annotation is recorded as the importer's.
+    """
+    refs = {annotator_ref(a) for item in items for a in item.annotations} - {None}
+    if not refs:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.organization_id == organization_id,
+            or_(
+                User.id.in_([r for r in refs if isinstance(r, int)]),
+                User.email.in_([r for r in refs if isinstance(r, str)]),
+            ),
+        )
+    )
+    found: dict[int | str, int] = {}
+    for user_id, email in rows:
+        found[user_id] = found[email] = user_id
+    return found
+
+
+def _counters(
+    item: TaskItem, authors: list[int | None], overlap: int, skip_queue: str
+) -> tuple[int, int, int, bool]:
+    """Counters of a new task, counted as `refresh_task_state` counts them: ground truth is in the
+    totals but never toward the overlap."""
     submitted = sum(1 for a in item.annotations if not a.get("was_cancelled"))
-    skipped = len(item.annotations) - submitted
+    annotators: set[int | None] = set()
+    everyone: set[int | None] = set()
+    for author, annotation in zip(authors, item.annotations, strict=True):
+        if not annotation.get("ground_truth"):
+            everyone.add(author)
+            if not annotation.get("was_cancelled"):
+                annotators.add(author)
     labeled = is_labeled(
-        annotators=1 if submitted else 0,
-        skippers_only=1 if skipped and not submitted else 0,
+        annotators=len(annotators),
+        skippers_only=len(everyone - annotators),
         overlap=overlap,
         skip_queue=skip_queue,
     )
-    return submitted, skipped, len(item.predictions), labeled
+    return submitted, len(item.annotations) - submitted, len(item.predictions), labeled
+
+
+def _author(members: dict[int | str, int], annotation: dict[str, Any], importer: int | None) -> int | None:
+    ref = annotator_ref(annotation)
+    return importer if ref is None else members.get(ref, importer)
 
 
 async def write_tasks(
@@ -112,21 +155,23 @@ async def write_tasks(
     overlap = settings.quality.annotations_per_task
     skip_queue = settings.effective_skip_queue().value
     now = utcnow()
+    members = await _members(session, project.organization_id, items)
     ids = await allocate_ids(session, Task.__table__, len(items))  # type: ignore[arg-type]
     tasks: list[tuple[Any, ...]] = []
     annotations: list[tuple[Any, ...]] = []
     predictions: list[tuple[Any, ...]] = []
     for offset, (task_id, item) in enumerate(zip(ids, items, strict=True)):
         inner = project.next_inner_id + offset
-        submitted, skipped, predicted, labeled = _counters(item, overlap, skip_queue)
+        authors = [_author(members, a, user_id) for a in item.annotations]
+        submitted, skipped, predicted, labeled = _counters(item, authors, overlap, skip_queue)
         tasks.append(
             (task_id, project.id, inner, item.data, item.meta, item.allow_skip, overlap,
              random_key(project.random_seed, inner), now, now, submitted, skipped, predicted, labeled,
              now if labeled else None, import_id)
         )  # fmt: skip
-        for a in item.annotations:
+        for a, author in zip(item.annotations, authors, strict=True):
             annotations.append(
-                (task_id, project.id, user_id, a.get("result") or [], bool(a.get("was_cancelled", False)),
+                (task_id, project.id, author, a.get("result") or [], bool(a.get("was_cancelled", False)),
                  bool(a.get("ground_truth", False)), a.get("lead_time"), {}, "imported", True, now, now)
             )  # fmt: skip
         for p in item.predictions:
