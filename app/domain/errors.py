@@ -20,11 +20,19 @@ class QuorumError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None, extra: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        extra: dict[str, Any] | None = None,
+        keep_changes: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
         self.extra = extra or {}
+        self.keep_changes = keep_changes  # commit what was written before refusing (nothing lost)
 
 
 class Invalid(QuorumError):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models import Annotation, Project
-from app.domain.errors import Invalid, NotFound
+from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.label_config import validate_result
 from app.domain.label_stream import TaskView, can_skip
 from app.domain.roles import Actor, Role
@@ -68,7 +68,14 @@ async def create_annotation(
         held_until = await label_stream.release(session, task.id, actor.user_id)
     if not cancelled and not ground_truth and not actor.manages and settings.annotation.assignment == "auto":
         held = held_until is not None and held_until > now
-        await label_stream.check_slot(session, task, actor.user_id, skip_queue, now, held=held)
+        if not await label_stream.has_slot(session, task, actor.user_id, skip_queue, now, held=held):
+            draft = await drafts.save_draft(session, actor, task.id, payload, now)
+            raise Conflict(
+                "Your reservation of this task expired and other annotators filled it; your work was "
+                "kept as a draft, not counted as an annotation. Take the next task.",
+                extra={"draft_id": draft.id},
+                keep_changes=True,
+            )
     if ground_truth:
         await _clear_ground_truth(session, task.id)
     annotation = Annotation(

@@ -24,7 +24,7 @@ from app.db.models import (
     TaskAssignment,
     TaskReservation,
 )
-from app.domain.errors import Conflict, NotFound
+from app.domain.errors import NotFound
 from app.domain.label_stream import annotator_limit
 from app.domain.project_settings import ProjectSettings
 from app.domain.roles import PROJECT_ROLES, Actor, project_role
@@ -68,12 +68,54 @@ def live_reservations(task_id: Any, now: datetime, *, besides: int) -> Any:
     )
 
 
-def has_room(user_id: int, skip_queue: SkipQueue, now: datetime) -> Any:
-    """The task still has a slot for this user: live reservations + counted users < overlap."""
-    taken = live_reservations(Task.id, now, besides=user_id) + counted_users(
-        Task.id, skip_queue, besides=user_id
+def assigned_slots(task_id: Any, now: datetime, *, besides: int) -> Any:
+    """Assignees (left from manual assignment) hold a slot until they work on the task; one who
+    also holds a live reservation is counted there already."""
+    assignee = TaskAssignment.user_id
+    return (
+        select(func.count())
+        .select_from(TaskAssignment)
+        .where(
+            TaskAssignment.task_id == task_id,
+            TaskAssignment.kind == "AN",
+            assignee != besides,
+            ~exists().where(Annotation.task_id == task_id, Annotation.completed_by_id == assignee),
+            ~exists().where(
+                TaskReservation.task_id == task_id,
+                TaskReservation.user_id == assignee,
+                TaskReservation.expires_at > now,
+            ),
+        )
+        .scalar_subquery()
     )
-    return taken < Task.overlap
+
+
+def slots_taken(task_id: Any, skip_queue: SkipQueue, now: datetime, *, besides: int) -> Any:
+    """Slots of the task held by others: live reservations, counted users and assignees."""
+    return (
+        live_reservations(task_id, now, besides=besides)
+        + counted_users(task_id, skip_queue, besides=besides)
+        + assigned_slots(task_id, now, besides=besides)
+    )
+
+
+def holds_slot(task_id: Any, user_id: int, now: datetime) -> Any:
+    """The user holds a slot already (a live reservation, or an assignment): they keep it."""
+    reserved = exists().where(
+        TaskReservation.task_id == task_id,
+        TaskReservation.user_id == user_id,
+        TaskReservation.expires_at > now,
+    )
+    assigned = exists().where(
+        TaskAssignment.task_id == task_id, TaskAssignment.user_id == user_id, TaskAssignment.kind == "AN"
+    )
+    return reserved | assigned
+
+
+def has_room(user_id: int, skip_queue: SkipQueue, now: datetime) -> Any:
+    """The task still has a slot for this user: others hold fewer than its overlap, or they hold one."""
+    taken = slots_taken(Task.id, skip_queue, now, besides=user_id)
+    return (taken < Task.overlap) | holds_slot(Task.id, user_id, now)
 
 
 def _tiers(settings: ProjectSettings) -> list[Any]:
@@ -276,13 +318,12 @@ async def room_left(
     session: AsyncSession, task: Task, user_id: int, skip_queue: SkipQueue, now: datetime
 ) -> bool:
     """Recount a locked task's slots in a fresh statement: exact, since every slot writer locks the row."""
-    taken = await session.scalar(
-        select(
-            live_reservations(task.id, now, besides=user_id)
-            + counted_users(task.id, skip_queue, besides=user_id)
+    taken, holds = (
+        await session.execute(
+            select(slots_taken(task.id, skip_queue, now, besides=user_id), holds_slot(task.id, user_id, now))
         )
-    )
-    return (taken or 0) < task.overlap
+    ).one()
+    return bool(holds) or (taken or 0) < task.overlap
 
 
 def _reserve(
@@ -380,12 +421,8 @@ async def release(session: AsyncSession, task_id: int, user_id: int) -> datetime
     return expires_at
 
 
-async def check_slot(
+async def has_slot(
     session: AsyncSession, task: Task, user_id: int, skip_queue: SkipQueue, now: datetime, *, held: bool
-) -> None:
+) -> bool:
     """A submit fits when the user held a live reservation or a slot is still free (T04)."""
-    if not held and not await room_left(session, task, user_id, skip_queue, now):
-        raise Conflict(
-            "Your reservation of this task expired and other annotators filled it; "
-            "your work was not saved as an annotation. Take the next task."
-        )
+    return held or await room_left(session, task, user_id, skip_queue, now)

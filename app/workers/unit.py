@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.domain.errors import QuorumError
 from app.services.jobs import take_pending
 from app.workers.queue import Queue, dispatch
 
@@ -14,11 +15,15 @@ from app.workers.queue import Queue, dispatch
 async def unit_of_work(
     sessionmaker: async_sessionmaker[AsyncSession], queue: Queue
 ) -> AsyncIterator[AsyncSession]:
-    """Commit on success, roll back on any error; jobs asked for are sent only once committed."""
+    """Commit on success, roll back on any error (unless the error keeps what was written before it);
+    jobs asked for are sent only once committed."""
     async with sessionmaker() as session:
         try:
             yield session
             await session.commit()
+        except QuorumError as exc:
+            await (session.commit() if exc.keep_changes else session.rollback())
+            raise
         except BaseException:
             await session.rollback()
             raise

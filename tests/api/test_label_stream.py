@@ -94,14 +94,16 @@ async def test_the_task_reservation_time_expires_and_the_task_goes_to_another_an
     assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]  # expired by time alone
 
 
-async def test_late_submit_after_the_slot_was_taken_is_409_and_not_counted(team):
+async def test_late_submit_after_the_slot_was_taken_is_409_kept_as_a_draft_and_not_counted(team):
     pid, ids = await stream_project(team, n=1, custom_task_lock_ttl=60)
     await next_(team, pid, AN)
     set_clock(team, timedelta(minutes=2))
     assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]
-    late = await submit(team, ids[0], AN)
+    late = await submit(team, ids[0], AN, lead_time=7)
     assert late.status_code == 409
     assert "expired" in late.json()["detail"]
+    kept = (await team.client.get(f"/api/drafts/{late.json()['draft_id']}", headers=team.headers(AN))).json()
+    assert (kept["task"], kept["result"], kept["lead_time"]) == (ids[0], CHOICE, 7)
     assert (await submit(team, ids[0], Role.REVIEWER)).status_code == 201
     task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
     assert task["total_annotations"] == 1

@@ -20,6 +20,7 @@ from app.domain.label_stream import (
     StreamState,
     TaskView,
     check_invariant,
+    has_room,
     pause,
     save_draft,
     serve,
@@ -29,7 +30,18 @@ from app.domain.label_stream import (
 )
 from app.domain.roles import Role
 from app.domain.task_import import TaskItem
-from app.services import annotations, drafts, imports, label_stream, members, predictions, projects, users
+from app.domain.task_query import TaskQuery
+from app.services import (
+    annotations,
+    assignments,
+    drafts,
+    imports,
+    label_stream,
+    members,
+    predictions,
+    projects,
+    users,
+)
 from app.services.projects import settings_of
 from tests.conftest import empty_tables
 from tests.factories import SENTIMENT
@@ -194,6 +206,23 @@ class StreamMachine(RuleBasedStateMachine):
 
         self.run(call())
         self.state = pause(self.state, user_id, "by hand") if paused else unpause(self.state, user_id)
+
+    @rule(user=st.integers(0, USERS - 1), index=st.integers(0, 7))
+    def assign(self, user, index):
+        """An assignment left from manual assignment holds a slot in the automatic stream (T05)."""
+        user_id = self.actors[user].user_id
+        task_id = sorted(self.state.tasks)[index % len(self.state.tasks)]
+        if not has_room(self.settings, self.state, self.state.tasks[task_id], user_id, self.now):
+            return  # a manager overfilling a task by hand is outside the stream's invariant
+
+        async def call():
+            async with self.maker() as session:
+                query = TaskQuery(selected_all=False, selected_ids=(task_id,))
+                await assignments.assign(session, self.owner, self.project_id, [user_id], query, "AN")
+                await session.commit()
+
+        self.run(call())
+        self.state = replace(self.state, assignments=self.state.assignments | {(user_id, task_id)})
 
     @rule(count=st.integers(1, 2))
     def import_tasks(self, count):
