@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Annotation, Project
+from app.db.models import Annotation, Membership, Project
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.label_config import validate_result
 from app.domain.label_stream import TaskView, can_skip
@@ -81,7 +81,7 @@ async def create_annotation(
     annotation = Annotation(
         task_id=task.id,
         project_id=task.project_id,
-        completed_by_id=_completed_by(actor, payload),
+        completed_by_id=await _completed_by(session, actor, payload),
         result=result,
         was_cancelled=cancelled,
         ground_truth=ground_truth,
@@ -97,12 +97,19 @@ async def create_annotation(
     return annotation
 
 
-def _completed_by(actor: Actor, payload: Mapping[str, Any]) -> int:
-    """Only managers may record an annotation in someone else's name."""
+async def _completed_by(session: AsyncSession, actor: Actor, payload: Mapping[str, Any]) -> int:
+    """Only managers may record an annotation in someone else's name, a member of their organization."""
     value = payload.get("completed_by")
-    if actor.manages and isinstance(value, int):
-        return value
-    return actor.user_id
+    if not actor.manages or not isinstance(value, int) or isinstance(value, bool) or value == actor.user_id:
+        return actor.user_id
+    member = await session.scalar(
+        select(Membership.user_id).where(
+            Membership.user_id == value, Membership.organization_id == actor.organization_id
+        )
+    )
+    if member is None:
+        raise Invalid(f"completed_by: user {value} is not in this organization", field="completed_by")
+    return value
 
 
 def _lead_time(payload: Mapping[str, Any]) -> float | None:

@@ -140,3 +140,28 @@ async def test_prediction_forms_and_crud(team):
     )
     assert bad.status_code == 400
     assert (await team.client.delete(f"/api/predictions/{pid}", headers=team.headers())).status_code == 204
+
+
+async def test_a_manager_records_an_annotation_for_a_member_of_the_organization_only(team):
+    pid, ids = await project_with_tasks(team, 2)
+    annotator = team.ids[Role.ANNOTATOR]
+    await team.client.post(f"/api/projects/{pid}/members", json={"user": annotator}, headers=team.headers())
+    for_member = await team.client.post(
+        f"/api/tasks/{ids[0]}/annotations",
+        json={"result": CHOICE, "completed_by": annotator},
+        headers=team.headers(),
+    )
+    assert (for_member.status_code, for_member.json()["completed_by"]) == (201, annotator)
+    stranger = await team.client.post(
+        f"/api/tasks/{ids[1]}/annotations",
+        json={"result": CHOICE, "completed_by": 987654},
+        headers=team.headers(),
+    )
+    assert stranger.status_code == 400
+    assert "987654" in stranger.json()["detail"]
+    by_annotator = await team.client.post(
+        f"/api/tasks/{ids[1]}/annotations",
+        json={"result": CHOICE, "completed_by": team.ids[Role.OWNER]},
+        headers=team.headers(Role.ANNOTATOR),
+    )
+    assert by_annotator.json()["completed_by"] == annotator
