@@ -1,6 +1,6 @@
 """The label stream under load over HTTP: C annotators loop next -> submit; prints one JSON object.
 
-python -m bench.label_stream --tasks 100000 --annotators 50 [--mode saturation|paced] [--seconds 30]
+python -m bench.label_stream --tasks 100000 --annotators 50 [--mode saturation|paced|both] [--seconds 30]
 """
 
 import argparse
@@ -102,29 +102,43 @@ async def violations(database_url: str, project: int) -> dict[str, int]:
     return {"overlap_violations": over or 0, "duplicate_user_task_pairs": duplicates or 0}
 
 
+def run_mode(url: str, tokens: list[str], project: int, mode: str, seconds: float) -> dict[str, Any]:
+    """One timed run: saturation (no pause) or paced (the whole crowd offers 100 cycles/s)."""
+    pause = len(tokens) / 100 if mode == "paced" else 0.0
+    stats: dict[str, Any] = {"next": [], "submit": [], "statuses": {}}
+    until = time.monotonic() + seconds
+    started = time.perf_counter()
+
+    async def crowd() -> None:
+        await asyncio.gather(*(annotator(url, t, project, until, pause, stats) for t in tokens))
+
+    asyncio.run(crowd())
+    elapsed = time.perf_counter() - started
+    return {
+        "mode": mode,
+        "seconds": round(elapsed, 1),
+        "submissions": stats["statuses"].get(201, 0),
+        "submissions_per_s": round(stats["statuses"].get(201, 0) / elapsed, 1),
+        "submit_statuses": stats["statuses"],
+        "next_ms": percentiles(stats["next"]),
+        "submit_ms": percentiles(stats["submit"]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--annotators", type=int, default=50)
-    parser.add_argument("--mode", choices=["saturation", "paced"], default="saturation")
+    parser.add_argument("--mode", choices=["saturation", "paced", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     args = parser.parse_args()
-    # paced: the whole crowd offers 100 cycles/s
-    pause = args.annotators / 100 if args.mode == "paced" else 0.0
+    modes = ["saturation", "paced"] if args.mode == "both" else [args.mode]
     with fresh_database(args.db) as url, server(url, workers=args.workers) as quorum:
         project, user_ids = setup(quorum.url, quorum.token, args.tasks, args.annotators)
         tokens = asyncio.run(tokens_of(url, user_ids))
-        stats: dict[str, Any] = {"next": [], "submit": [], "statuses": {}}
-        until = time.monotonic() + args.seconds
-        started = time.perf_counter()
-
-        async def crowd() -> None:
-            await asyncio.gather(*(annotator(quorum.url, t, project, until, pause, stats) for t in tokens))
-
-        asyncio.run(crowd())
-        elapsed = time.perf_counter() - started
+        runs = [run_mode(quorum.url, tokens, project, mode, args.seconds) for mode in modes]
         checked = asyncio.run(violations(url, project))
     print(
         json.dumps(
@@ -135,14 +149,8 @@ def main() -> None:
                 "database": args.db,
                 "tasks": args.tasks,
                 "annotators": args.annotators,
-                "mode": args.mode,
                 "server_workers": args.workers,
-                "seconds": round(elapsed, 1),
-                "submissions": stats["statuses"].get(201, 0),
-                "submissions_per_s": round(stats["statuses"].get(201, 0) / elapsed, 1),
-                "submit_statuses": stats["statuses"],
-                "next_ms": percentiles(stats["next"]),
-                "submit_ms": percentiles(stats["submit"]),
+                "runs": runs,
                 **checked,
             },
             indent=2,

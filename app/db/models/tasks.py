@@ -18,6 +18,8 @@ class Task(Base):
         Index("ix_tasks_project_id_id", "project_id", "id"),
         Index("ix_tasks_project_id_is_labeled_id", "project_id", "is_labeled", "id"),
         Index("ix_tasks_project_id_random_key", "project_id", "random_key"),
+        # the SDK's completed_at ordering and the "labeled" filter ML backends train from
+        Index("ix_tasks_project_id_completed_at_id", "project_id", "completed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
