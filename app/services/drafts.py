@@ -105,4 +105,7 @@ async def delete_draft(session: AsyncSession, actor: Actor, draft_id: int) -> No
 
 async def consume_drafts(session: AsyncSession, task_id: int, user_id: int) -> None:
     """A submit or skip uses up the user's drafts of the task."""
-    await session.execute(delete(Draft).where(Draft.task_id == task_id, Draft.user_id == user_id))
+    await session.execute(
+        delete(Draft).where(Draft.task_id == task_id, Draft.user_id == user_id),
+        execution_options={"synchronize_session": False},
+    )

@@ -4,13 +4,17 @@ The rules are those of `app.domain.label_stream`; here they are one indexed quer
 chosen task row is locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers),
 then its free slots are counted again under the lock, because every writer of a task's slots
 (reserving, submitting) locks that row first: the count is exact and the invariant holds.
+
+The statements are built once per form (the settings that shape them) with bound parameters for
+everything else: building a statement this size costs more than running it.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, exists, func, select
+from sqlalchemy import and_, bindparam, delete, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,9 +33,19 @@ from app.domain.label_stream import annotator_limit
 from app.domain.project_settings import ProjectSettings
 from app.domain.roles import PROJECT_ROLES, Actor, project_role
 from app.domain.task_state import SkipQueue
-from app.services.projects import settings_of, visible_projects
+from app.services.projects import settings_of, visible_to
 
 PICK_ATTEMPTS = 8
+
+# The bound parameters; their types come from the columns they are compared with.
+PROJECT: Any = bindparam("project_id")
+ORGANIZATION: Any = bindparam("organization_id")
+USER: Any = bindparam("user_id")
+NOW: Any = bindparam("now")
+TASK: Any = bindparam("task_id")
+VERSION: Any = bindparam("version")
+DRAFTED: Any = bindparam("drafted", expanding=True)
+REFUSED: Any = bindparam("refused", expanding=True)
 
 
 @dataclass
@@ -43,32 +57,67 @@ class Served:
     drafted: frozenset[int] = frozenset()  # tasks with the user's drafts, so callers skip a lookup
 
 
-def counted_users(task_id: Any, skip_queue: SkipQueue, *, besides: int | None = None) -> Any:
+@dataclass(frozen=True)
+class Form:
+    """The settings that shape the stream's statements; the rest are bound parameters."""
+
+    skip_queue: SkipQueue
+    ordering: str
+    ground_truth_first: bool
+    overlap_first: bool
+    by_version: bool
+
+    @classmethod
+    def of(cls, settings: ProjectSettings) -> "Form":
+        quality = settings.quality
+        return cls(
+            skip_queue=settings.effective_skip_queue(),
+            ordering=settings.annotation.ordering,
+            ground_truth_first=quality.show_ground_truth_first,
+            overlap_first=quality.show_overlap_first and quality.coverage_percent < 100,
+            by_version=bool(settings.annotation.predictions_source),
+        )
+
+
+def _params(project_id: int, user_id: int, now: datetime, settings: ProjectSettings) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "user_id": user_id,
+        "now": now,
+        "version": settings.annotation.predictions_source,
+        "drafted": [],
+        "refused": [],
+    }
+
+
+def counted_users(task_id: Any, skip_queue: SkipQueue, *, besides: Any) -> Any:
     """Distinct users whose annotations fill a slot: submits, and skips under "ignore skipped".
 
     Ground-truth annotations never fill a slot.
     """
-    condition = and_(Annotation.task_id == task_id, Annotation.ground_truth.is_(False))
+    condition = and_(
+        Annotation.task_id == task_id,
+        Annotation.ground_truth.is_(False),
+        Annotation.completed_by_id != besides,
+    )
     if skip_queue is not SkipQueue.IGNORE:
         condition = condition & Annotation.was_cancelled.is_(False)
-    if besides is not None:
-        condition = condition & (Annotation.completed_by_id != besides)
     return select(func.count(distinct(Annotation.completed_by_id))).where(condition).scalar_subquery()
 
 
-def live_reservations(task_id: Any, now: datetime, *, besides: int) -> Any:
+def live_reservations(task_id: Any, *, besides: Any) -> Any:
     return (
         select(func.count(TaskReservation.id))
         .where(
             TaskReservation.task_id == task_id,
-            TaskReservation.expires_at > now,
+            TaskReservation.expires_at > NOW,
             TaskReservation.user_id != besides,
         )
         .scalar_subquery()
     )
 
 
-def assigned_slots(task_id: Any, now: datetime, *, besides: int) -> Any:
+def assigned_slots(task_id: Any, *, besides: Any) -> Any:
     """Assignees (left from manual assignment) hold a slot until they work on the task; one who
     also holds a live reservation is counted there already."""
     assignee = TaskAssignment.user_id
@@ -83,63 +132,59 @@ def assigned_slots(task_id: Any, now: datetime, *, besides: int) -> Any:
             ~exists().where(
                 TaskReservation.task_id == task_id,
                 TaskReservation.user_id == assignee,
-                TaskReservation.expires_at > now,
+                TaskReservation.expires_at > NOW,
             ),
         )
         .scalar_subquery()
     )
 
 
-def slots_taken(task_id: Any, skip_queue: SkipQueue, now: datetime, *, besides: int) -> Any:
-    """Slots of the task held by others: live reservations, counted users and assignees."""
+def slots_taken(task_id: Any, skip_queue: SkipQueue) -> Any:
+    """Slots of the task held by users other than USER: live reservations, counted users, assignees."""
     return (
-        live_reservations(task_id, now, besides=besides)
-        + counted_users(task_id, skip_queue, besides=besides)
-        + assigned_slots(task_id, now, besides=besides)
+        live_reservations(task_id, besides=USER)
+        + counted_users(task_id, skip_queue, besides=USER)
+        + assigned_slots(task_id, besides=USER)
     )
 
 
-def holds_slot(task_id: Any, user_id: int, now: datetime) -> Any:
-    """The user holds a slot already (a live reservation, or an assignment): they keep it."""
+def holds_slot(task_id: Any) -> Any:
+    """USER holds a slot already (a live reservation, or an assignment): they keep it."""
     reserved = exists().where(
-        TaskReservation.task_id == task_id,
-        TaskReservation.user_id == user_id,
-        TaskReservation.expires_at > now,
+        TaskReservation.task_id == task_id, TaskReservation.user_id == USER, TaskReservation.expires_at > NOW
     )
     assigned = exists().where(
-        TaskAssignment.task_id == task_id, TaskAssignment.user_id == user_id, TaskAssignment.kind == "AN"
+        TaskAssignment.task_id == task_id, TaskAssignment.user_id == USER, TaskAssignment.kind == "AN"
     )
     return reserved | assigned
 
 
-def has_room(user_id: int, skip_queue: SkipQueue, now: datetime) -> Any:
-    """The task still has a slot for this user: others hold fewer than its overlap, or they hold one."""
-    taken = slots_taken(Task.id, skip_queue, now, besides=user_id)
-    return (taken < Task.overlap) | holds_slot(Task.id, user_id, now)
+def has_room(skip_queue: SkipQueue) -> Any:
+    """The task still has a slot for USER: others hold fewer than its overlap, or USER holds one."""
+    return (slots_taken(Task.id, skip_queue) < Task.overlap) | holds_slot(Task.id)
 
 
-def _tiers(settings: ProjectSettings) -> list[Any]:
+def _tiers(form: Form) -> list[Any]:
     """Show ground truth first and show overlap first: they come before the ordering method."""
     order: list[Any] = []
-    quality = settings.quality
-    if quality.show_ground_truth_first:
+    if form.ground_truth_first:
         ground_truth = exists().where(Annotation.task_id == Task.id, Annotation.ground_truth)
         order.append(ground_truth.desc())
-    if quality.show_overlap_first and quality.coverage_percent < 100:
+    if form.overlap_first:
         order.append(Task.overlap.desc())
     return order
 
 
-def _scored(settings: ProjectSettings, project_id: int) -> Any:
+def _scored(form: Form) -> Any:
     """Predictions that rank a task for uncertainty sampling: scored, of the selected model version
     (any version when none is selected)."""
-    condition = (Prediction.project_id == project_id) & Prediction.score.is_not(None)
-    if version := settings.annotation.predictions_source:
-        condition = condition & (Prediction.model_version == version)
-    return condition
+    condition = (Prediction.project_id == PROJECT) & Prediction.score.is_not(None)
+    if form.by_version:
+        condition = condition & (Prediction.model_version == VERSION)
+    return condition & (Prediction.task_id == Task.id)
 
 
-def _ordered(query: Any, project_id: int, settings: ProjectSettings) -> list[tuple[Any, str]]:
+def _ordered(query: Any, form: Form) -> list[Any]:
     """The eligible tasks in the stream's order, as one or more queries tried in turn.
 
     Uncertainty sampling puts the least confident prediction first and tasks without one after.
@@ -147,33 +192,91 @@ def _ordered(query: Any, project_id: int, settings: ProjectSettings) -> list[tup
     predictions' (project, model version, score) index, then unscored tasks by id. With a tier the
     tier must lead, so one query orders by tier then by each task's lowest score.
     """
-    tiers = _tiers(settings)
-    ordering = settings.annotation.ordering
-    if ordering == "random":
-        return [(query.order_by(*tiers, Task.random_key, Task.id), "order")]
-    if ordering != "uncertainty":
-        return [(query.order_by(*tiers, Task.id), "order")]
-    scored = _scored(settings, project_id) & (Prediction.task_id == Task.id)
+    tiers = _tiers(form)
+    if form.ordering == "random":
+        return [query.order_by(*tiers, Task.random_key, Task.id)]
+    if form.ordering != "uncertainty":
+        return [query.order_by(*tiers, Task.id)]
+    scored = _scored(form)
     if tiers:
         score = select(func.min(Prediction.score)).where(scored).scalar_subquery()
-        return [(query.order_by(*tiers, score.is_(None), score, Task.id), "order")]
+        return [query.order_by(*tiers, score.is_(None), score, Task.id)]
     by_score = query.join(Prediction, scored).order_by(Prediction.score, Task.id)
-    unscored = query.where(~exists().where(scored)).order_by(Task.id)
-    return [(by_score, "order"), (unscored, "order")]
+    return [by_score, query.where(~exists().where(scored)).order_by(Task.id)]
+
+
+def _fresh(form: Form) -> Any:
+    """Unlabeled tasks USER has not worked on that still have a slot for them."""
+    return select(Task).where(
+        Task.project_id == PROJECT,
+        Task.is_labeled.is_(False),
+        ~exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == USER),
+        has_room(form.skip_queue),
+    )
+
+
+def _last_skip() -> Any:
+    return (
+        select(func.max(Annotation.created_at))
+        .where(Annotation.task_id == Task.id, Annotation.completed_by_id == USER, Annotation.was_cancelled)
+        .scalar_subquery()
+    )
+
+
+def _skipped(form: Form) -> Any:
+    """Tasks USER skipped and never submitted that still have a slot for them."""
+    return select(Task).where(
+        Task.project_id == PROJECT,
+        _last_skip().is_not(None),
+        ~exists().where(
+            Annotation.task_id == Task.id,
+            Annotation.completed_by_id == USER,
+            Annotation.was_cancelled.is_(False),
+        ),
+        has_room(form.skip_queue),
+    )
+
+
+def _picking(query: Any) -> Any:
+    """The first candidate nobody else has locked, locked; REFUSED are those found full under the lock."""
+    return (
+        query.where(Task.id.not_in(REFUSED))
+        .limit(1)
+        .with_for_update(of=Task, skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+@cache
+def _queues(form: Form, drafted: bool) -> tuple[tuple[Any, str], ...]:
+    """A fresh task with USER's draft first (they resume it), then the fresh queue in the stream's
+    order, then (requeue to me) USER's skipped tasks, oldest skip first."""
+    fresh = _fresh(form)
+    queues: list[tuple[Any, str]] = []
+    if drafted:
+        queues += [(query, "draft") for query in _ordered(fresh.where(Task.id.in_(DRAFTED)), form)]
+    queues += [(query, "order") for query in _ordered(fresh, form)]
+    if form.skip_queue is SkipQueue.REQUEUE_TO_ME:
+        queues.append((_skipped(form).order_by(_last_skip(), Task.id), "requeued_skip"))
+    return tuple((_picking(query), reason) for query, reason in queues)
+
+
+@cache
+def _project_and_member_statement(manages: bool) -> Any:
+    member = aliased(ProjectMember)  # apart from the one `visible_to` correlates
+    return (
+        select(Project, member)
+        .outerjoin(member, and_(member.project_id == Project.id, member.user_id == USER))
+        .where(Project.id == PROJECT, visible_to(ORGANIZATION, USER, manages=manages))
+    )
 
 
 async def _project_and_member(
     session: AsyncSession, actor: Actor, project_id: int
 ) -> tuple[Project, ProjectMember | None]:
     """The project the actor may see and their membership row, in one query."""
-    member = aliased(ProjectMember)  # apart from the one `visible_projects` correlates
-    row = (
-        await session.execute(
-            select(Project, member)
-            .outerjoin(member, and_(member.project_id == Project.id, member.user_id == actor.user_id))
-            .where(Project.id == project_id, visible_projects(actor))
-        )
-    ).first()
+    params = {"project_id": project_id, "user_id": actor.user_id, "organization_id": actor.organization_id}
+    row = (await session.execute(_project_and_member_statement(actor.manages), params)).first()
     if row is None:
         raise NotFound("Not found.")
     return row[0], row[1]
@@ -206,123 +309,68 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
     blocked = await _blocked(session, actor, member, project, settings)
     if blocked:
         return Served(None, blocked)
-    drafted = await _drafted(session, project.id, actor.user_id)
+    params = _params(project.id, actor.user_id, now, settings)
+    drafted = frozenset(await session.scalars(DRAFTED_TASKS, params))
+    params["drafted"] = list(drafted)
+    form = Form.of(settings)
     if settings.annotation.assignment == "manual":
-        return await _next_assigned(session, actor.user_id, project.id, settings, drafted)
+        return await _next_assigned(session, form, params, drafted)
     ttl = timedelta(minutes=settings.annotation.reservation_minutes)
-    own = await _own_reservation(session, project.id, actor.user_id)
-    if own is not None and own.expires_at > now and not await _worked_on(session, own.task_id, actor.user_id):
-        own.expires_at = now + ttl
-        return Served(await session.get_one(Task, own.task_id), "reservation", drafted)
-    for query, reason in _queues(actor.user_id, project.id, settings, now, drafted):
-        picked = await _pick(session, query, actor.user_id, settings.effective_skip_queue(), now)
+    own = await session.scalar(OWN_RESERVATION, params)
+    if own is not None and own.expires_at > now:
+        resumed = await session.scalar(UNWORKED_TASK, {**params, "task_id": own.task_id})
+        if resumed is not None:
+            own.expires_at = now + ttl
+            return Served(resumed, "reservation", drafted)
+    for query, reason in _queues(form, bool(drafted)):
+        picked = await _pick(session, query, form.skip_queue, params)
         if picked is not None:
             _reserve(session, own, picked, actor.user_id, now + ttl)
             return Served(picked, reason, drafted)
     return Served(None, "There are no more tasks for you in this project.")
 
 
-async def _drafted(session: AsyncSession, project_id: int, user_id: int) -> frozenset[int]:
-    """Tasks the user keeps a draft of: usually none, so asked once through the drafts' index."""
-    rows = await session.scalars(
-        select(Draft.task_id).where(Draft.project_id == project_id, Draft.user_id == user_id)
-    )
-    return frozenset(rows)
-
-
-async def _own_reservation(session: AsyncSession, project_id: int, user_id: int) -> TaskReservation | None:
-    """The user's latest reservation in the project, live or not (taking a task moves it)."""
-    return await session.scalar(
-        select(TaskReservation)
-        .where(TaskReservation.project_id == project_id, TaskReservation.user_id == user_id)
-        .order_by(TaskReservation.id.desc())
-        .limit(1)
-    )
-
-
-async def _worked_on(session: AsyncSession, task_id: int, user_id: int) -> bool:
-    annotated = exists().where(Annotation.task_id == task_id, Annotation.completed_by_id == user_id)
-    return bool(await session.scalar(select(annotated)))
-
-
-def _queues(
-    user_id: int, project_id: int, settings: ProjectSettings, now: datetime, drafted: frozenset[int]
-) -> list[tuple[Any, str]]:
-    """A fresh task with the user's draft first (they resume it), then the fresh queue in the
-    stream's order, then (requeue to me) the user's skipped tasks, oldest skip first."""
-    fresh = _fresh(user_id, project_id, settings, now)
-    queues = []
-    if drafted:
-        resumed = fresh.where(Task.id.in_(drafted))
-        queues = [(query, "draft") for query, _ in _ordered(resumed, project_id, settings)]
-    queues += _ordered(fresh, project_id, settings)
-    if settings.effective_skip_queue() is SkipQueue.REQUEUE_TO_ME:
-        skipped = _skipped(user_id, project_id, settings, now)
-        queues.append((skipped.order_by(_last_skip(user_id), Task.id), "requeued_skip"))
-    return queues
-
-
-def _fresh(user_id: int, project_id: int, settings: ProjectSettings, now: datetime) -> Any:
-    """Unlabeled tasks the user has not worked on that still have a slot for them."""
-    return select(Task).where(
-        Task.project_id == project_id,
-        Task.is_labeled.is_(False),
-        ~exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == user_id),
-        has_room(user_id, settings.effective_skip_queue(), now),
-    )
-
-
-def _last_skip(user_id: int) -> Any:
-    return (
-        select(func.max(Annotation.created_at))
-        .where(Annotation.task_id == Task.id, Annotation.completed_by_id == user_id, Annotation.was_cancelled)
-        .scalar_subquery()
-    )
-
-
-def _skipped(user_id: int, project_id: int, settings: ProjectSettings, now: datetime) -> Any:
-    """Tasks the user skipped and never submitted that still have a slot for them."""
-    return select(Task).where(
-        Task.project_id == project_id,
-        _last_skip(user_id).is_not(None),
-        ~exists().where(
-            Annotation.task_id == Task.id,
-            Annotation.completed_by_id == user_id,
-            Annotation.was_cancelled.is_(False),
-        ),
-        has_room(user_id, settings.effective_skip_queue(), now),
-    )
+# Tasks USER keeps a draft of: usually none, so asked once through the drafts' index.
+DRAFTED_TASKS = select(Draft.task_id).where(Draft.project_id == PROJECT, Draft.user_id == USER)
+# USER's latest reservation in the project, live or not (taking a task moves it).
+OWN_RESERVATION = (
+    select(TaskReservation)
+    .where(TaskReservation.project_id == PROJECT, TaskReservation.user_id == USER)
+    .order_by(TaskReservation.id.desc())
+    .limit(1)
+)
+# The task, unless USER has worked on it already.
+UNWORKED_TASK = select(Task).where(
+    Task.id == TASK, ~exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == USER)
+)
 
 
 async def _pick(
-    session: AsyncSession, query: Any, user_id: int, skip_queue: SkipQueue, now: datetime
+    session: AsyncSession, query: Any, skip_queue: SkipQueue, params: dict[str, Any]
 ) -> Task | None:
     """Lock the first candidate nobody else holds and confirm it still has room under the lock."""
     refused: list[int] = []
     for _ in range(PICK_ATTEMPTS):
-        narrowed = query.where(Task.id.not_in(refused)) if refused else query
-        task: Task | None = await session.scalar(
-            narrowed.limit(1)
-            .with_for_update(of=Task, skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
+        task: Task | None = await session.scalar(query, {**params, "refused": refused})
         if task is None:
             return None
-        if await room_left(session, task, user_id, skip_queue, now):
+        if await room_left(session, task, params["user_id"], skip_queue, params["now"]):
             return task
         refused.append(task.id)
     return None
+
+
+@cache
+def _room_statement(skip_queue: SkipQueue) -> Any:
+    return select(slots_taken(TASK, skip_queue), holds_slot(TASK))
 
 
 async def room_left(
     session: AsyncSession, task: Task, user_id: int, skip_queue: SkipQueue, now: datetime
 ) -> bool:
     """Recount a locked task's slots in a fresh statement: exact, since every slot writer locks the row."""
-    taken, holds = (
-        await session.execute(
-            select(slots_taken(task.id, skip_queue, now, besides=user_id), holds_slot(task.id, user_id, now))
-        )
-    ).one()
+    params = {"task_id": task.id, "user_id": user_id, "now": now}
+    taken, holds = (await session.execute(_room_statement(skip_queue), params)).one()
     return bool(holds) or (taken or 0) < task.overlap
 
 
@@ -337,30 +385,37 @@ def _reserve(
     own.expires_at = expires_at
 
 
-def _assigned(user_id: int, project_id: int, settings: ProjectSettings) -> list[tuple[Any, str]]:
-    """Manual assignment: the user's assigned tasks they have not worked on, then (requeue to me)
-    the assigned tasks they skipped and never submitted."""
-    mine = and_(Annotation.task_id == Task.id, Annotation.completed_by_id == user_id)
+@cache
+def _assigned(requeue_to_me: bool) -> tuple[tuple[Any, str], ...]:
+    """Manual assignment: USER's assigned tasks they have not worked on, then (requeue to me) the
+    assigned tasks they skipped and never submitted."""
+    mine = and_(Annotation.task_id == Task.id, Annotation.completed_by_id == USER)
     assigned = exists().where(
-        TaskAssignment.task_id == Task.id, TaskAssignment.user_id == user_id, TaskAssignment.kind == "AN"
+        TaskAssignment.task_id == Task.id, TaskAssignment.user_id == USER, TaskAssignment.kind == "AN"
     )
-    base = select(Task).where(Task.project_id == project_id, assigned)
+    base = select(Task).where(Task.project_id == PROJECT, assigned)
     queues = [(base.where(~exists().where(mine)), "assigned")]
-    if settings.effective_skip_queue() is SkipQueue.REQUEUE_TO_ME:
+    if requeue_to_me:
         skipped = base.where(exists().where(mine), ~exists().where(mine, Annotation.was_cancelled.is_(False)))
         queues.append((skipped, "requeued_skip"))
-    return queues
+    return tuple(queues)
+
+
+@cache
+def _assigned_picks(requeue_to_me: bool, drafted: bool) -> tuple[tuple[Any, str], ...]:
+    """Manual assignment's queues by id, a drafted task first; no reservations."""
+    queues = list(_assigned(requeue_to_me))
+    if drafted:
+        queues.insert(0, (queues[0][0].where(Task.id.in_(DRAFTED)), "draft"))
+    return tuple((query.order_by(Task.id).limit(1), reason) for query, reason in queues)
 
 
 async def _next_assigned(
-    session: AsyncSession, user_id: int, project_id: int, settings: ProjectSettings, drafted: frozenset[int]
+    session: AsyncSession, form: Form, params: dict[str, Any], drafted: frozenset[int]
 ) -> Served:
-    """Manual assignment: by id, a drafted task first, without reservations."""
-    queues = _assigned(user_id, project_id, settings)
-    if drafted:
-        queues.insert(0, (queues[0][0].where(Task.id.in_(drafted)), "draft"))
-    for query, reason in queues:
-        task = await session.scalar(query.order_by(Task.id).limit(1))
+    requeue_to_me = form.skip_queue is SkipQueue.REQUEUE_TO_ME
+    for query, reason in _assigned_picks(requeue_to_me, bool(drafted)):
+        task = await session.scalar(query, params)
         if task is not None:
             return Served(task, reason, drafted)
     return Served(None, "There are no more tasks assigned to you in this project.")
@@ -373,14 +428,16 @@ async def queue_counters(
     `progress` defines them: left is what the user may still be served (capped by their limit,
     nothing while paused), done is what they worked on and will not be served again."""
     settings = settings_of(project)
+    form = Form.of(settings)
     user_id = actor.user_id
     if settings.annotation.assignment == "manual":
-        queues = [query for query, _ in _assigned(user_id, project.id, settings)]
+        queues = [query for query, _ in _assigned(form.skip_queue is SkipQueue.REQUEUE_TO_ME)]
     else:
-        queues = [_fresh(user_id, project.id, settings, now)]
-        if settings.effective_skip_queue() is SkipQueue.REQUEUE_TO_ME:
-            queues.append(_skipped(user_id, project.id, settings, now))
-    counts = [await _count(session, query) for query in queues]
+        queues = [_fresh(form)]
+        if form.skip_queue is SkipQueue.REQUEUE_TO_ME:
+            queues.append(_skipped(form))
+    params = _params(project.id, user_id, now, settings)
+    counts = [await _count(session, query, params) for query in queues]
     worked = await _worked(session, project.id, user_id)
     left = sum(counts)
     member = await session.scalar(
@@ -394,11 +451,9 @@ async def queue_counters(
     return {"queue_total": done + left, "queue_done": done, "queue_left": left}
 
 
-async def _count(session: AsyncSession, query: Any) -> int:
-    return (
-        await session.scalar(select(func.count()).select_from(query.with_only_columns(Task.id).subquery()))
-        or 0
-    )
+async def _count(session: AsyncSession, query: Any, params: dict[str, Any]) -> int:
+    counted = select(func.count()).select_from(query.with_only_columns(Task.id).subquery())
+    return await session.scalar(counted, params) or 0
 
 
 async def _worked(session: AsyncSession, project_id: int, user_id: int) -> int:
@@ -411,12 +466,17 @@ async def _worked(session: AsyncSession, project_id: int, user_id: int) -> int:
     return worked or 0
 
 
+RELEASE = (
+    delete(TaskReservation)
+    .where(TaskReservation.task_id == TASK, TaskReservation.user_id == USER)
+    .returning(TaskReservation.expires_at)
+)
+
+
 async def release(session: AsyncSession, task_id: int, user_id: int) -> datetime | None:
     """Drop the user's reservation of the task; when it ran until, None if they held none."""
     expires_at: datetime | None = await session.scalar(
-        delete(TaskReservation)
-        .where(TaskReservation.task_id == task_id, TaskReservation.user_id == user_id)
-        .returning(TaskReservation.expires_at)
+        RELEASE, {"task_id": task_id, "user_id": user_id}, execution_options={"synchronize_session": False}
     )
     return expires_at
 

@@ -61,12 +61,17 @@ def _store_settings(project: Project, settings: ProjectSettings) -> None:
 
 def visible_projects(actor: Actor) -> Any:
     """The filter for projects the actor may see: all of the organization's for managers and up."""
-    condition = Project.organization_id == actor.organization_id
-    if actor.manages:
+    return visible_to(actor.organization_id, actor.user_id, manages=actor.manages)
+
+
+def visible_to(organization_id: Any, user_id: Any, *, manages: bool) -> Any:
+    """`visible_projects` from ids given as values or as bound parameters (for prebuilt statements)."""
+    condition = Project.organization_id == organization_id
+    if manages:
         return condition
-    member = exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == actor.user_id)
+    member = exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == user_id)
     via_workspace = exists().where(
-        WorkspaceMember.workspace_id == Project.workspace_id, WorkspaceMember.user_id == actor.user_id
+        WorkspaceMember.workspace_id == Project.workspace_id, WorkspaceMember.user_id == user_id
     )
     return condition & or_(member, via_workspace)
 

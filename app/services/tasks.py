@@ -3,9 +3,10 @@
 import operator
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, distinct, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, distinct, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -16,7 +17,7 @@ from app.domain.pagination import Page, check_in_range
 from app.domain.roles import Actor
 from app.domain.task_query import Filter, TaskQuery
 from app.domain.task_state import is_labeled
-from app.services.projects import config_of, get_managed_project, get_project, visible_projects
+from app.services.projects import config_of, get_managed_project, get_project, visible_to
 
 
 async def get_task(session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False) -> Task:
@@ -25,18 +26,25 @@ async def get_task(session: AsyncSession, actor: Actor, task_id: int, *, for_upd
     return task
 
 
-async def task_and_project(
-    session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False
-) -> tuple[Task, Project]:
-    """`get_task` with its project, read in the same query."""
+@cache
+def _task_and_project_statement(manages: bool, for_update: bool) -> Any:
     query = (
         select(Task, Project)
         .join(Project, Project.id == Task.project_id)
-        .where(Task.id == task_id, visible_projects(actor))
+        .where(
+            Task.id == bindparam("task_id"),
+            visible_to(bindparam("organization_id"), bindparam("user_id"), manages=manages),
+        )
     )
-    if for_update:
-        query = query.with_for_update(of=Task)
-    row = (await session.execute(query)).first()
+    return query.with_for_update(of=Task) if for_update else query
+
+
+async def task_and_project(
+    session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False
+) -> tuple[Task, Project]:
+    """`get_task` with its project, read in the same (prebuilt) query."""
+    params = {"task_id": task_id, "organization_id": actor.organization_id, "user_id": actor.user_id}
+    row = (await session.execute(_task_and_project_statement(actor.manages, for_update), params)).first()
     if row is None:
         raise NotFound("Not found.")
     return row[0], row[1]
@@ -213,21 +221,22 @@ async def delete_tasks(session: AsyncSession, actor: Actor, project_id: int, que
     return count
 
 
+TASK_COUNTS = select(
+    func.count(Annotation.id).filter(Annotation.was_cancelled.is_(False)),
+    func.count(Annotation.id).filter(Annotation.was_cancelled.is_(True)),
+    func.count(distinct(Annotation.completed_by_id)).filter(
+        Annotation.was_cancelled.is_(False), Annotation.ground_truth.is_(False)
+    ),
+    func.count(distinct(Annotation.completed_by_id)).filter(Annotation.ground_truth.is_(False)),
+).where(Annotation.task_id == bindparam("task_id"))
+
+
 async def refresh_task_state(session: AsyncSession, task: Task, skip_queue: str) -> None:
     """Recount a locked task's annotations and recompute whether it is labeled.
 
     Ground-truth annotations are counted in the totals but never toward the overlap.
     """
-    counts = await session.execute(
-        select(
-            func.count(Annotation.id).filter(Annotation.was_cancelled.is_(False)),
-            func.count(Annotation.id).filter(Annotation.was_cancelled.is_(True)),
-            func.count(distinct(Annotation.completed_by_id)).filter(
-                Annotation.was_cancelled.is_(False), Annotation.ground_truth.is_(False)
-            ),
-            func.count(distinct(Annotation.completed_by_id)).filter(Annotation.ground_truth.is_(False)),
-        ).where(Annotation.task_id == task.id)
-    )
+    counts = await session.execute(TASK_COUNTS, {"task_id": task.id})
     submitted, cancelled, annotators, everyone = counts.one()
     task.total_annotations = submitted
     task.cancelled_annotations = cancelled

@@ -6,7 +6,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiToken, Membership, Organization, User
@@ -98,20 +98,29 @@ class Principal:
         return self.actor
 
 
-async def _principal(session: AsyncSession, condition: Any) -> Principal | None:
+def _principal_statement(condition: Any) -> Any:
     """The user and their active membership in one query: every request asks for both."""
     membership = and_(
         Membership.user_id == User.id,
         Membership.organization_id == User.active_organization_id,
         Membership.is_active.is_(True),
     )
-    row = (
-        await session.execute(
-            select(User, Membership.organization_id, Membership.role)
-            .outerjoin(Membership, membership)
-            .where(condition)
-        )
-    ).first()
+    return (
+        select(User, Membership.organization_id, Membership.role)
+        .outerjoin(Membership, membership)
+        .where(condition)
+    )
+
+
+# Built once: each request runs one of these, and building them costs more than running them.
+BY_TOKEN = _principal_statement(
+    User.id == select(ApiToken.user_id).where(ApiToken.key == bindparam("key")).scalar_subquery()
+)
+BY_ID = _principal_statement(User.id == bindparam("user_id"))
+
+
+async def _principal(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Principal | None:
+    row = (await session.execute(statement, params)).first()
     if row is None or not row[0].is_active:
         return None
     user, organization_id, role = row
@@ -121,15 +130,14 @@ async def _principal(session: AsyncSession, condition: Any) -> Principal | None:
 
 async def actor_for(session: AsyncSession, user: User) -> Actor:
     """The user's role in their active organization; a user without one may not act."""
-    principal = await _principal(session, User.id == user.id)
+    principal = await _principal(session, BY_ID, {"user_id": user.id})
     if principal is None:
         raise Forbidden("this account has no active organization")
     return principal.acting()
 
 
 async def principal_by_token(session: AsyncSession, key: str) -> Principal:
-    token = select(ApiToken.user_id).where(ApiToken.key == key).scalar_subquery()
-    principal = await _principal(session, User.id == token)
+    principal = await _principal(session, BY_TOKEN, {"key": key})
     if principal is None:
         raise Unauthorized("Invalid token.")
     return principal
@@ -137,7 +145,7 @@ async def principal_by_token(session: AsyncSession, key: str) -> Principal:
 
 async def principal_by_id(session: AsyncSession, user_id: int) -> Principal | None:
     """The session cookie's user, or None when the account is gone or deactivated."""
-    return await _principal(session, User.id == user_id)
+    return await _principal(session, BY_ID, {"user_id": user_id})
 
 
 async def user_by_password(session: AsyncSession, email: str, password: str) -> User:
