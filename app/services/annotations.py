@@ -68,7 +68,7 @@ async def create_annotation(
         held_until = await label_stream.release(session, task.id, actor.user_id)
     if not cancelled and not ground_truth and not actor.manages and settings.annotation.assignment == "auto":
         held = held_until is not None and held_until > now
-        if not await label_stream.has_slot(session, task, actor.user_id, skip_queue, now, held=held):
+        if not await label_stream.has_slot(session, task, actor.user_id, settings, now, held=held):
             draft = await drafts.save_draft(session, actor, task.id, payload, now)
             raise Conflict(
                 "Your reservation of this task expired and other annotators filled it; your work was "

@@ -64,7 +64,7 @@ async def _keep_reservation(session: AsyncSession, task: Task, user_id: int, now
     if reservation is None:
         return
     if reservation.expires_at <= now and not await label_stream.room_left(
-        session, task, user_id, settings.effective_skip_queue(), now
+        session, task, user_id, settings, now
     ):
         return
     reservation.expires_at = now + timedelta(minutes=settings.annotation.reservation_minutes)

@@ -66,16 +66,19 @@ class Form:
     ground_truth_first: bool
     overlap_first: bool
     by_version: bool
+    evaluation: bool
 
     @classmethod
-    def of(cls, settings: ProjectSettings) -> "Form":
+    def of(cls, settings: ProjectSettings, *, onboarding: bool = False) -> "Form":
+        """`onboarding`: the user is still in onboarding evaluation (ground-truth tasks first)."""
         quality = settings.quality
         return cls(
             skip_queue=settings.effective_skip_queue(),
             ordering=settings.annotation.ordering,
-            ground_truth_first=quality.show_ground_truth_first,
+            ground_truth_first=quality.show_ground_truth_first or onboarding,
             overlap_first=quality.show_overlap_first and quality.coverage_percent < 100,
             by_version=bool(settings.annotation.predictions_source),
+            evaluation=quality.evaluation.enabled,
         )
 
 
@@ -159,17 +162,22 @@ def holds_slot(task_id: Any) -> Any:
     return reserved | assigned
 
 
-def has_room(skip_queue: SkipQueue) -> Any:
-    """The task still has a slot for USER: others hold fewer than its overlap, or USER holds one."""
-    return (slots_taken(Task.id, skip_queue) < Task.overlap) | holds_slot(Task.id)
+def ground_truth(task_id: Any) -> Any:
+    return exists().where(Annotation.task_id == task_id, Annotation.ground_truth)
+
+
+def has_room(form: Form) -> Any:
+    """The task still has a slot for USER: others hold fewer than its overlap, or USER holds one.
+    Under annotator evaluation "ground truth tasks are not constrained by the annotator overlap"."""
+    room = (slots_taken(Task.id, form.skip_queue) < Task.overlap) | holds_slot(Task.id)
+    return room | ground_truth(Task.id) if form.evaluation else room
 
 
 def _tiers(form: Form) -> list[Any]:
     """Show ground truth first and show overlap first: they come before the ordering method."""
     order: list[Any] = []
     if form.ground_truth_first:
-        ground_truth = exists().where(Annotation.task_id == Task.id, Annotation.ground_truth)
-        order.append(ground_truth.desc())
+        order.append(ground_truth(Task.id).desc())
     if form.overlap_first:
         order.append(Task.overlap.desc())
     return order
@@ -206,12 +214,16 @@ def _ordered(query: Any, form: Form) -> list[Any]:
 
 
 def _fresh(form: Form) -> Any:
-    """Unlabeled tasks USER has not worked on that still have a slot for them."""
+    """Unlabeled tasks USER has not worked on that still have a slot for them (ground-truth tasks
+    under evaluation, labeled or not)."""
+    open_task = Task.is_labeled.is_(False)
+    if form.evaluation:
+        open_task = open_task | ground_truth(Task.id)
     return select(Task).where(
         Task.project_id == PROJECT,
-        Task.is_labeled.is_(False),
+        open_task,
         ~exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == USER),
-        has_room(form.skip_queue),
+        has_room(form),
     )
 
 
@@ -233,7 +245,7 @@ def _skipped(form: Form) -> Any:
             Annotation.completed_by_id == USER,
             Annotation.was_cancelled.is_(False),
         ),
-        has_room(form.skip_queue),
+        has_room(form),
     )
 
 
@@ -282,6 +294,27 @@ async def _project_and_member(
     return row[0], row[1]
 
 
+async def _onboarding(
+    session: AsyncSession, settings: ProjectSettings, project_id: int, user_id: int
+) -> bool:
+    """Onboarding evaluation: ground-truth tasks come first until the user has worked on
+    `onboarding_tasks` of them."""
+    evaluation = settings.quality.evaluation
+    if not evaluation.enabled or evaluation.onboarding_tasks == 0:
+        return False
+    done = await session.scalar(ONBOARDING_DONE, {"project_id": project_id, "user_id": user_id})
+    return (done or 0) < evaluation.onboarding_tasks
+
+
+_truth = aliased(Annotation)
+# Ground-truth tasks USER submitted or skipped.
+ONBOARDING_DONE = select(func.count(distinct(Annotation.task_id))).where(
+    Annotation.project_id == PROJECT,
+    Annotation.completed_by_id == USER,
+    exists().where(_truth.task_id == Annotation.task_id, _truth.ground_truth),
+)
+
+
 async def _blocked(
     session: AsyncSession,
     actor: Actor,
@@ -312,7 +345,7 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
     params = _params(project.id, actor.user_id, now, settings)
     drafted = frozenset(await session.scalars(DRAFTED_TASKS, params))
     params["drafted"] = list(drafted)
-    form = Form.of(settings)
+    form = Form.of(settings, onboarding=await _onboarding(session, settings, project.id, actor.user_id))
     if settings.annotation.assignment == "manual":
         return await _next_assigned(session, form, params, drafted)
     ttl = timedelta(minutes=settings.annotation.reservation_minutes)
@@ -323,7 +356,7 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
             own.expires_at = now + ttl
             return Served(resumed, "reservation", drafted)
     for query, reason in _queues(form, bool(drafted)):
-        picked = await _pick(session, query, form.skip_queue, params)
+        picked = await _pick(session, query, settings, params)
         if picked is not None:
             _reserve(session, own, picked, actor.user_id, now + ttl)
             return Served(picked, reason, drafted)
@@ -346,7 +379,7 @@ UNWORKED_TASK = select(Task).where(
 
 
 async def _pick(
-    session: AsyncSession, query: Any, skip_queue: SkipQueue, params: dict[str, Any]
+    session: AsyncSession, query: Any, settings: ProjectSettings, params: dict[str, Any]
 ) -> Task | None:
     """Lock the first candidate nobody else holds and confirm it still has room under the lock."""
     refused: list[int] = []
@@ -354,24 +387,27 @@ async def _pick(
         task: Task | None = await session.scalar(query, {**params, "refused": refused})
         if task is None:
             return None
-        if await room_left(session, task, params["user_id"], skip_queue, params["now"]):
+        if await room_left(session, task, params["user_id"], settings, params["now"]):
             return task
         refused.append(task.id)
     return None
 
 
 @cache
-def _room_statement(skip_queue: SkipQueue) -> Any:
-    return select(slots_taken(TASK, skip_queue), holds_slot(TASK))
+def _room_statement(skip_queue: SkipQueue, evaluation: bool) -> Any:
+    """Slots others hold, and whether USER may have one anyway (holds one; evaluated ground truth)."""
+    exempt = holds_slot(TASK) | ground_truth(TASK) if evaluation else holds_slot(TASK)
+    return select(slots_taken(TASK, skip_queue), exempt)
 
 
 async def room_left(
-    session: AsyncSession, task: Task, user_id: int, skip_queue: SkipQueue, now: datetime
+    session: AsyncSession, task: Task, user_id: int, settings: ProjectSettings, now: datetime
 ) -> bool:
     """Recount a locked task's slots in a fresh statement: exact, since every slot writer locks the row."""
+    statement = _room_statement(settings.effective_skip_queue(), settings.quality.evaluation.enabled)
     params = {"task_id": task.id, "user_id": user_id, "now": now}
-    taken, holds = (await session.execute(_room_statement(skip_queue), params)).one()
-    return bool(holds) or (taken or 0) < task.overlap
+    taken, exempt = (await session.execute(statement, params)).one()
+    return bool(exempt) or (taken or 0) < task.overlap
 
 
 def _reserve(
@@ -482,7 +518,7 @@ async def release(session: AsyncSession, task_id: int, user_id: int) -> datetime
 
 
 async def has_slot(
-    session: AsyncSession, task: Task, user_id: int, skip_queue: SkipQueue, now: datetime, *, held: bool
+    session: AsyncSession, task: Task, user_id: int, settings: ProjectSettings, now: datetime, *, held: bool
 ) -> bool:
     """A submit fits when the user held a live reservation or a slot is still free (T04)."""
-    return held or await room_left(session, task, user_id, skip_queue, now)
+    return held or await room_left(session, task, user_id, settings, now)

@@ -408,3 +408,29 @@ async def test_a_task_with_the_annotators_draft_is_resumed_before_the_queue(team
     await submit(team, ids[2])
     served = (await next_(team, pid)).json()
     assert (served["id"], served["drafts"]) == (ids[0], [])
+
+
+async def ground_truth_on(team, task_id):
+    gt = {"result": CHOICE, "ground_truth": True}
+    response = await team.client.post(f"/api/tasks/{task_id}/annotations", json=gt, headers=team.headers())
+    assert response.status_code == 201
+
+
+async def test_onboarding_evaluation_presents_ground_truth_tasks_first(team):
+    pid, ids = await stream_project(
+        team, n=5, annotator_evaluation_enabled=True, annotator_evaluation_onboarding_tasks=2
+    )
+    for task_id in (ids[3], ids[4]):
+        await ground_truth_on(team, task_id)
+    assert await served_order(team, pid, 5) == [ids[3], ids[4], ids[0], ids[1], ids[2]]
+
+
+async def test_ground_truth_tasks_are_not_constrained_by_the_overlap_under_evaluation(team):
+    pid, ids = await stream_project(
+        team, n=2, annotator_evaluation_enabled=True, annotator_evaluation_onboarding_tasks=1
+    )
+    await ground_truth_on(team, ids[1])
+    assert (await next_(team, pid)).json()["id"] == ids[1]
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[1]
+    assert (await submit(team, ids[1])).status_code == 201
+    assert (await submit(team, ids[1], Role.REVIEWER)).status_code == 201

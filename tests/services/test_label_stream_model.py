@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from app.db.base import utcnow
 from app.db.engine import make_engine, make_sessionmaker
-from app.db.models import Organization, Task
+from app.db.models import Annotation, Organization, Task
 from app.domain.label_stream import (
     StreamState,
     TaskView,
+    Work,
     check_invariant,
     has_room,
     pause,
@@ -68,14 +69,15 @@ class StreamMachine(RuleBasedStateMachine):
         skip_queue=st.sampled_from(["REQUEUE_FOR_ME", "REQUEUE_FOR_OTHERS", "IGNORE_SKIPPED"]),
         sampling=st.sampled_from(["Sequential sampling", "Uniform sampling", "Uncertainty sampling"]),
         scores=st.lists(st.none() | st.floats(0, 1), min_size=1, max_size=6),
+        onboarding=st.none() | st.integers(0, 2),
     )
-    def setup(self, overlap, skip_queue, sampling, scores):
+    def setup(self, overlap, skip_queue, sampling, scores, onboarding):
         self.engine = make_engine(self.database_url)
         self.maker = make_sessionmaker(self.engine)
         self.now = utcnow()
-        self.run(self._setup(overlap, skip_queue, sampling, scores))
+        self.run(self._setup(overlap, skip_queue, sampling, scores, onboarding))
 
-    async def _setup(self, overlap, skip_queue, sampling, scores):
+    async def _setup(self, overlap, skip_queue, sampling, scores, onboarding):
         async with self.maker() as session:
             org = Organization(title="model")
             session.add(org)
@@ -91,6 +93,8 @@ class StreamMachine(RuleBasedStateMachine):
                 "skip_queue": skip_queue,
                 "sampling": sampling,
                 "model_version": "v1",
+                "annotator_evaluation_enabled": onboarding is not None,
+                "annotator_evaluation_onboarding_tasks": onboarding or 0,
             }
             project = await projects.create_project(session, owner, payload)
             self.owner = owner
@@ -119,6 +123,7 @@ class StreamMachine(RuleBasedStateMachine):
         project = await projects.get_project(session, self.owner, self.project_id)
         self.settings = settings_of(project)
         rows = await session.scalars(select(Task).where(Task.project_id == self.project_id))
+        truth = set(await session.scalars(select(Annotation.task_id).where(Annotation.ground_truth)))
         views = {
             t.id: TaskView(
                 t.id,
@@ -126,6 +131,7 @@ class StreamMachine(RuleBasedStateMachine):
                 t.overlap,
                 t.random_key,
                 t.allow_skip,
+                has_ground_truth=t.id in truth,
                 prediction_score=self.scores.get(t.id),
             )
             for t in rows
@@ -223,6 +229,26 @@ class StreamMachine(RuleBasedStateMachine):
 
         self.run(call())
         self.state = replace(self.state, assignments=self.state.assignments | {(user_id, task_id)})
+
+    @rule(index=st.integers(0, 7))
+    def ground_truth(self, index):
+        """A manager records the verified answer of a task (it never fills a slot)."""
+        task_id = sorted(self.state.tasks)[index % len(self.state.tasks)]
+
+        async def call():
+            async with self.maker() as session:
+                payload = {"result": CHOICE, "ground_truth": True}
+                await annotations.create_annotation(session, self.owner, task_id, payload, now=self.now)
+                await session.commit()
+                await self._refresh(session)
+
+        self.run(call())
+        # one ground truth per task: an earlier one becomes a plain annotation
+        earlier = tuple(
+            replace(w, ground_truth=False) if w.task_id == task_id else w for w in self.state.work
+        )
+        work = Work(self.owner.user_id, task_id, "submit", self.now, ground_truth=True)
+        self.state = replace(self.state, work=(*earlier, work))
 
     @rule(count=st.integers(1, 2))
     def import_tasks(self, count):
