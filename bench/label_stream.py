@@ -102,9 +102,11 @@ async def violations(database_url: str, project: int) -> dict[str, int]:
     return {"overlap_violations": over or 0, "duplicate_user_task_pairs": duplicates or 0}
 
 
-def run_mode(url: str, tokens: list[str], project: int, mode: str, seconds: float) -> dict[str, Any]:
-    """One timed run: saturation (no pause) or paced (the whole crowd offers 100 cycles/s)."""
-    pause = len(tokens) / 100 if mode == "paced" else 0.0
+def run_mode(
+    url: str, tokens: list[str], project: int, mode: str, seconds: float, rate: float
+) -> dict[str, Any]:
+    """One timed run: saturation (no pause) or paced (the whole crowd offers `rate` cycles/s)."""
+    pause = len(tokens) / rate if mode == "paced" else 0.0
     stats: dict[str, Any] = {"next": [], "submit": [], "statuses": {}}
     until = time.monotonic() + seconds
     started = time.perf_counter()
@@ -116,6 +118,7 @@ def run_mode(url: str, tokens: list[str], project: int, mode: str, seconds: floa
     elapsed = time.perf_counter() - started
     return {
         "mode": mode,
+        "offered_cycles_per_s": rate if mode == "paced" else None,
         "seconds": round(elapsed, 1),
         "submissions": stats["statuses"].get(201, 0),
         "submissions_per_s": round(stats["statuses"].get(201, 0) / elapsed, 1),
@@ -133,12 +136,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--rate", type=float, default=100, help="cycles/s the crowd offers when paced")
     args = parser.parse_args()
     modes = ["saturation", "paced"] if args.mode == "both" else [args.mode]
     with fresh_database(args.db) as url, server(url, workers=args.workers) as quorum:
         project, user_ids = setup(quorum.url, quorum.token, args.tasks, args.annotators)
         tokens = asyncio.run(tokens_of(url, user_ids))
-        runs = [run_mode(quorum.url, tokens, project, mode, args.seconds) for mode in modes]
+        runs = [run_mode(quorum.url, tokens, project, mode, args.seconds, args.rate) for mode in modes]
         checked = asyncio.run(violations(url, project))
     print(
         json.dumps(
