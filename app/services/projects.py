@@ -15,6 +15,7 @@ from app.db.models import (
     Prediction,
     Project,
     ProjectMember,
+    ProjectTotals,
     Task,
     WorkspaceMember,
 )
@@ -248,6 +249,7 @@ async def delete_project(session: AsyncSession, actor: Actor, project_id: int) -
     for folder in folders:
         enqueue(session, "remove_export_files", folder=folder)
     await session.execute(delete(Project).where(Project.id == project.id))
+    await session.execute(delete(ProjectTotals).where(ProjectTotals.project_id == project.id))
 
 
 async def model_versions(session: AsyncSession, actor: Actor, project_id: int) -> dict[str, int]:

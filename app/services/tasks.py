@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, bindparam, delete, distinct, func, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Annotation, Project, Task
+from app.db.models import Annotation, Project, ProjectTotals, Task
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_task_data
 from app.domain.pagination import Page, check_in_range
@@ -147,20 +147,25 @@ async def list_tasks(
 ) -> tuple[list[Task], int, int, int]:
     """One page of tasks with the total count and annotation/prediction sums of the filtered set.
 
-    Unfiltered, the total is the project's maintained task counter rather than a count of rows.
+    Unfiltered, the total and the sums are the project's maintained counters rather than a scan.
     """
     project = await get_project(session, actor, project_id)
     stmt = filtered_tasks(project.id, query, only_annotated=only_annotated)
-    sub = stmt.with_only_columns(Task.total_annotations, Task.total_predictions).subquery()
-    sums = [
-        func.coalesce(func.sum(sub.c.total_annotations), 0),
-        func.coalesce(func.sum(sub.c.total_predictions), 0),
-    ]
     if _whole_project(query, only_annotated):
         total = project.task_count
-        annotations, predictions = (await session.execute(select(*sums))).one()
+        sums = select(
+            func.coalesce(func.sum(ProjectTotals.annotations), 0),
+            func.coalesce(func.sum(ProjectTotals.predictions), 0),
+        ).where(ProjectTotals.project_id == project.id)
+        annotations, predictions = (int(value) for value in (await session.execute(sums)).one())
     else:
-        total, annotations, predictions = (await session.execute(select(func.count(), *sums))).one()
+        sub = stmt.with_only_columns(Task.total_annotations, Task.total_predictions).subquery()
+        counted = select(
+            func.count(),
+            func.coalesce(func.sum(sub.c.total_annotations), 0),
+            func.coalesce(func.sum(sub.c.total_predictions), 0),
+        )
+        total, annotations, predictions = (await session.execute(counted)).one()
     check_in_range(page, total)
     tasks = await session.scalars(_ordered(stmt, query).offset(page.offset).limit(page.size))
     return list(tasks), total, annotations, predictions

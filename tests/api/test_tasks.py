@@ -257,3 +257,39 @@ async def test_ties_follow_the_direction_of_the_last_key(team):
     unlabeled, labeled = order[:2], order[2:]  # NULL completed_at first when descending, as PostgreSQL sorts
     assert set(labeled) == {ids[1], ids[2]}
     assert unlabeled == [ids[3], ids[0]]
+
+
+async def list_sums(team, pid, query=None) -> tuple[int, int]:
+    params = {"project": pid, "page_size": 1}
+    if query:
+        params["query"] = json.dumps(query)
+    body = (await team.client.get("/api/tasks", params=params, headers=team.headers())).json()
+    return body["total_annotations"], body["total_predictions"]
+
+
+async def test_unfiltered_sums_follow_every_change_and_agree_with_a_scan(team):
+    """The unfiltered sums come from counters kept by the database; a filtered scan must agree."""
+    pid = (await create(team)).json()["id"]
+    annotated = {
+        "data": {"review_text": "with work"},
+        "annotations": [{"result": CHOICE}, {"result": CHOICE, "was_cancelled": True}],
+        "predictions": [{"result": CHOICE, "score": 0.5}],
+    }
+    body = [annotated, *({"review_text": f"t{i}"} for i in range(40))]
+    ids = (
+        await team.client.post(
+            f"/api/projects/{pid}/import?return_task_ids=1", json=body, headers=team.headers()
+        )
+    ).json()["task_ids"]
+    assert await list_sums(team, pid) == await list_sums(team, pid, EVERY_ID) == (1, 1)
+    for task_id in ids[1:4]:
+        await team.client.post(
+            f"/api/tasks/{task_id}/annotations", json={"result": CHOICE}, headers=team.headers()
+        )
+    prediction = await team.client.post(
+        "/api/predictions", json={"task": ids[5], "result": CHOICE, "score": 0.1}, headers=team.headers()
+    )
+    assert await list_sums(team, pid) == await list_sums(team, pid, EVERY_ID) == (4, 2)
+    await team.client.delete(f"/api/predictions/{prediction.json()['id']}", headers=team.headers())
+    await team.client.delete(f"/api/tasks/{ids[0]}", headers=team.headers())
+    assert await list_sums(team, pid) == await list_sums(team, pid, EVERY_ID) == (3, 0)

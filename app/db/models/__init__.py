@@ -5,7 +5,7 @@ from app.db.models.annotations import Annotation, Draft, Prediction, Review
 from app.db.models.export_snapshots import ExportFormat, ExportSnapshot
 from app.db.models.imports import ProjectImport
 from app.db.models.projects import Project, ProjectMember
-from app.db.models.tasks import Task, TaskAssignment, TaskReservation
+from app.db.models.tasks import ProjectTotals, Task, TaskAssignment, TaskReservation
 
 __all__ = [
     "Annotation",
@@ -19,6 +19,7 @@ __all__ = [
     "Project",
     "ProjectImport",
     "ProjectMember",
+    "ProjectTotals",
     "Review",
     "Task",
     "TaskAssignment",

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, utcnow
@@ -73,3 +73,16 @@ class TaskReservation(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectTotals(Base):
+    """Sums of a project's task counters, kept by triggers on `tasks` (migration 0006) in a few
+    shards per project, so the task list reads them instead of summing every task and concurrent
+    submits rarely wait on the same row. No foreign key: deleting the project deletes them."""
+
+    __tablename__ = "project_totals"
+
+    project_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    annotations: Mapped[int] = mapped_column(BigInteger)
+    predictions: Mapped[int] = mapped_column(BigInteger)
