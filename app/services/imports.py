@@ -32,6 +32,7 @@ from app.domain.task_state import is_labeled, random_key
 from app.services import outbound
 from app.services.jobs import enqueue
 from app.services.projects import config_of, get_managed_project, get_project, refresh_overlap, settings_of
+from app.services.statistics import note_bulk_write
 
 LEASE = timedelta(seconds=15)
 TASK_COLUMNS = (
@@ -182,6 +183,9 @@ async def write_tasks(
     await copy_rows(session, Task.__table__, TASK_COLUMNS, tasks)  # type: ignore[arg-type]
     await copy_rows(session, Annotation.__table__, ANNOTATION_COLUMNS, annotations)  # type: ignore[arg-type]
     await copy_rows(session, Prediction.__table__, PREDICTION_COLUMNS, predictions)  # type: ignore[arg-type]
+    await note_bulk_write(
+        session, {"tasks": len(tasks), "annotations": len(annotations), "predictions": len(predictions)}
+    )
     keys = sorted({k for item in items for k in item.data})
     project.next_inner_id += len(items)
     project.task_count += len(items)

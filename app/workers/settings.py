@@ -15,6 +15,7 @@ from app.workers.export_snapshots import (
 from app.workers.imports import reap_imports, run_import
 from app.workers.projects import recount_project
 from app.workers.queue import ArqQueue, JobFunction
+from app.workers.statistics import analyze_tables
 
 FUNCTIONS: dict[str, JobFunction] = {
     "recount_project": recount_project,
@@ -24,6 +25,7 @@ FUNCTIONS: dict[str, JobFunction] = {
     "run_export_conversion": run_export_conversion,
     "reap_export_snapshots": reap_export_snapshots,
     "remove_export_files": remove_export_files,
+    "analyze_tables": analyze_tables,
 }
 
 

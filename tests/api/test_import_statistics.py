@@ -1,0 +1,43 @@
+"""After a large import the planner's statistics describe the new table (PostgreSQL)."""
+
+import pytest
+from sqlalchemy import text
+
+from tests.api.test_imports import project_id
+
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
+
+
+async def analyzed(engine, table: str) -> tuple[float, bool]:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT c.reltuples, s.last_analyze IS NOT NULL FROM pg_class c "
+                    "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = :name"
+                ),
+                {"name": table},
+            )
+        ).one()
+    return float(row[0]), bool(row[1])
+
+
+async def test_an_import_that_outgrows_the_statistics_is_analyzed(team, engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans without table statistics")
+    pid = await project_id(team)
+    body = [{"data": {"review_text": f"t{i}"}, "annotations": [{"result": CHOICE}]} for i in range(400)]
+    assert (
+        await team.client.post(f"/api/projects/{pid}/import", json=body, headers=team.headers())
+    ).status_code == 201
+    await team.client.app.state.queue.drain()
+    for table in ("tasks", "annotations"):
+        tuples, done = await analyzed(engine, table)
+        assert done, table
+        assert tuples == 400, (table, tuples)
+    small = [{"review_text": "one more"}]
+    await team.client.post(f"/api/projects/{pid}/import", json=small, headers=team.headers())
+    await team.client.app.state.queue.drain()
+    assert (await analyzed(engine, "tasks"))[0] == 400  # a small write keeps the statistics
