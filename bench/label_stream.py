@@ -60,6 +60,7 @@ async def annotator(
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60
     ) as http:
+        await asyncio.sleep(random.uniform(0, pause))  # paced annotators start spread out, not at once
         while time.monotonic() < until:
             started = time.perf_counter()
             response = await http.get(f"/api/projects/{project}/next")
