@@ -57,8 +57,10 @@ async def tokens_of(database_url: str, user_ids: list[int]) -> list[str]:
 async def annotator(
     url: str, token: str, project: int, until: float, pause: float, stats: dict[str, Any]
 ) -> None:
+    # idle connections are dropped before the server's 5 s keep-alive closes them under a pause
+    limits = httpx.Limits(keepalive_expiry=2)
     async with httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60
+        base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60, limits=limits
     ) as http:
         await asyncio.sleep(random.uniform(0, pause))  # paced annotators start spread out, not at once
         while time.monotonic() < until:
