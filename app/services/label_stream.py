@@ -131,9 +131,13 @@ def assigned_slots(task_id: Any, *, besides: Any) -> Any:
             TaskAssignment.task_id == task_id,
             TaskAssignment.kind == "AN",
             assignee != besides,
-            ~exists().where(Annotation.task_id == task_id, Annotation.completed_by_id == assignee),
+            # on the assignment's own task: `task_id` may be a column of the outer query, which
+            # these inner queries would not correlate to
             ~exists().where(
-                TaskReservation.task_id == task_id,
+                Annotation.task_id == TaskAssignment.task_id, Annotation.completed_by_id == assignee
+            ),
+            ~exists().where(
+                TaskReservation.task_id == TaskAssignment.task_id,
                 TaskReservation.user_id == assignee,
                 TaskReservation.expires_at > NOW,
             ),

@@ -434,3 +434,14 @@ async def test_ground_truth_tasks_are_not_constrained_by_the_overlap_under_evalu
     assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[1]
     assert (await submit(team, ids[1])).status_code == 201
     assert (await submit(team, ids[1], Role.REVIEWER)).status_code == 201
+
+
+async def test_an_assignment_left_in_the_automatic_stream_holds_its_slot_until_the_assignee_works_on_it(team):
+    pid, ids = await stream_project(team, n=2)
+    reviewer = team.ids[Role.REVIEWER]
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]
+    await submit(team, ids[0], Role.REVIEWER)
+    body = {"users": [reviewer], "selectedItems": {"all": False, "included": [ids[1]]}, "type": "AN"}
+    await team.client.post(f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers())
+    assert (await next_(team, pid)).status_code == 404
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[1]
