@@ -11,8 +11,11 @@ import ijson
 import orjson
 
 from app.domain.errors import Invalid
+from app.domain.label_config.values import is_number
 
 TASK_KEYS = frozenset({"data", "meta", "annotations", "predictions", "allow_skip", "id", "inner_id"})
+
+MAX_ID = 2**31 - 1  # user ids are 32-bit integers; anything larger names nobody
 
 
 @dataclass
@@ -58,20 +61,16 @@ def annotator_ref(annotation: dict[str, Any]) -> int | str | None:
         value = value.get("email") or value.get("id")
     if isinstance(value, str) and "@" in value:
         return value.strip().lower()
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return value
     return None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check_inline(item: TaskItem) -> None:
     """Inline annotations and predictions must fit their columns; at most one ground truth."""
     for i, annotation in enumerate(item.annotations):
         lead_time = annotation.get("lead_time")
-        if lead_time is not None and not (_is_number(lead_time) and lead_time >= 0):
+        if lead_time is not None and not (is_number(lead_time) and lead_time >= 0):
             raise Invalid(
                 f"annotations[{i}].lead_time must be a number of seconds, 0 or more", field="lead_time"
             )
@@ -79,7 +78,7 @@ def check_inline(item: TaskItem) -> None:
         raise Invalid("only one annotation of a task can be its ground truth", field="ground_truth")
     for i, prediction in enumerate(item.predictions):
         score = prediction.get("score")
-        if score is not None and not _is_number(score):
+        if score is not None and not is_number(score):
             raise Invalid(f"predictions[{i}].score must be a number", field="score")
 
 

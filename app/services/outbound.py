@@ -187,7 +187,7 @@ async def download(limits: Limits, url: str, target: Path) -> Download:
                 f"between reads, {limits.total_timeout:g} s in all)",
                 field="url",
             ) from None
-        if isinstance(exc, httpx.TransportError):
+        if isinstance(exc, httpx.RequestError):  # connection, protocol or body-decoding failures
             log.info("outbound fetch of %s failed: %r", url, exc)
             raise OutboundError(f"could not fetch '{url}': the connection failed", field="url") from None
         raise

@@ -344,3 +344,21 @@ def test_conll_reads_back_as_sentences_of_token_tag_pairs():
             sentences.append(current)
             current = []
     assert sentences == [[("Ada", "B-PER"), ("met", "O"), ("Bob", "B-PER")]]
+
+
+def test_a_malformed_image_url_and_an_absurd_image_size_still_export():
+    tasks = [
+        {
+            "id": 3,
+            "data": {"image": "http://[::1/x.jpg"},
+            "annotations": [annotation(rect("Car", 0, 0, 50, 50))],
+        },
+        {
+            "id": 4,
+            "data": {"image": "b/huge.jpg"},
+            "annotations": [annotation(rect("Car", 0, 0, 50, 50, size=(1e308, 1e308)))],
+        },
+    ]
+    voc = unzip(run("VOC", tasks=tasks))
+    assert list(voc) == ["Annotations/x.xml"]  # an image of unknown size has no pixel boxes to give
+    assert unzip(run("YOLO", tasks=tasks))["labels/x.txt"] == b"0 0.25 0.25 0.5 0.5\n"

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from app.domain.exports.context import Control, ExportContext
 from app.domain.exports.json_tasks import completed
 from app.domain.exports.zipstream import ZipStream
+from app.domain.label_config.values import is_number
 
 SHAPE_TAGS = {"Rectangle": "RectangleLabels", "Polygon": "PolygonLabels"}
 IMAGE_CONTROLS = ("RectangleLabels", "PolygonLabels", "Labels", "Rectangle", "Polygon")
@@ -107,8 +108,12 @@ def _path(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+MAX_PIXELS = 2**31 - 1
+
+
 def _pixels(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """An image side in pixels; anything else (a string, 0, an absurd size) leaves the size unknown."""
+    return int(value) if is_number(value) and 0 < value <= MAX_PIXELS else None
 
 
 def _regions(items: Iterable[dict[str, Any]]) -> Iterator[Region]:
@@ -152,7 +157,10 @@ def in_pixels(polygon: Polygon, width: float, height: float) -> list[tuple[float
 
 def file_name(item: ImageItem) -> str:
     """The image's file name; local-storage URLs name the file in `?d=`; the task id when there is none."""
-    parts = urlsplit(item.path)
+    try:
+        parts = urlsplit(item.path)
+    except ValueError:  # not a URL (an unbalanced "[" ...): the path as given
+        return posixpath.basename(item.path) or str(item.task_id)
     local = parse_qs(parts.query).get("d")
     return posixpath.basename(local[0] if local else parts.path) or str(item.task_id)
 
