@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -26,6 +26,11 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+# Path ids as the database stores them: past these a value names nothing and the driver would refuse
+# it, so it is a 400 naming the parameter rather than a database error.
+Id = Annotated[int, Path(le=2**31 - 1)]
+BigId = Annotated[int, Path(le=2**63 - 1)]  # task ids
 
 
 def settings_of(request: Request) -> Settings:

@@ -79,3 +79,13 @@ async def test_malformed_json_is_400_not_500(client, team):
 async def test_openapi_docs_are_served(client):
     assert (await client.get("/docs")).status_code == 200
     assert "/api/projects" in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_an_id_past_the_databases_integer_range_is_a_400_naming_it(team):
+    for path, name in (
+        ("/api/projects/99999999999", "project_id"),
+        ("/api/tasks/99999999999999999999", "task_id"),
+        ("/api/projects/1/exports/99999999999", "export_id"),
+    ):
+        response = await team.client.get(path, headers=team.headers())
+        assert (response.status_code, response.json()["field"]) == (400, name), path

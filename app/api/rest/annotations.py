@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentActor, JsonObject, Now, Session, flag
+from app.api.deps import BigId, CurrentActor, Id, JsonObject, Now, Session, flag
 from app.api.rest.common import json_response, no_content
 from app.services import annotations
 from app.services.shapes import annotation_shape
@@ -11,7 +11,7 @@ router = APIRouter(tags=["annotations"])
 
 
 @router.get("/api/tasks/{task_id}/annotations")
-async def list_annotations(session: Session, actor: CurrentActor, task_id: int) -> Response:
+async def list_annotations(session: Session, actor: CurrentActor, task_id: BigId) -> Response:
     rows = await annotations.list_annotations(session, actor, task_id)
     return json_response([annotation_shape(a) for a in rows])
 
@@ -21,7 +21,7 @@ async def create_annotation(
     session: Session,
     actor: CurrentActor,
     now: Now,
-    task_id: int,
+    task_id: BigId,
     body: JsonObject,
     was_cancelled: str | None = None,
 ) -> Response:
@@ -33,20 +33,20 @@ async def create_annotation(
 
 
 @router.get("/api/annotations/{annotation_id}")
-async def get_annotation(session: Session, actor: CurrentActor, annotation_id: int) -> Response:
+async def get_annotation(session: Session, actor: CurrentActor, annotation_id: Id) -> Response:
     return json_response(annotation_shape(await annotations.get_annotation(session, actor, annotation_id)))
 
 
 @router.patch("/api/annotations/{annotation_id}")
 @router.put("/api/annotations/{annotation_id}")
 async def update_annotation(
-    session: Session, actor: CurrentActor, annotation_id: int, body: JsonObject
+    session: Session, actor: CurrentActor, annotation_id: Id, body: JsonObject
 ) -> Response:
     annotation = await annotations.update_annotation(session, actor, annotation_id, body)
     return json_response(annotation_shape(annotation))
 
 
 @router.delete("/api/annotations/{annotation_id}")
-async def delete_annotation(session: Session, actor: CurrentActor, annotation_id: int) -> Response:
+async def delete_annotation(session: Session, actor: CurrentActor, annotation_id: Id) -> Response:
     await annotations.delete_annotation(session, actor, annotation_id)
     return no_content()

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from app.api.deps import CurrentActor, JsonObject, Session, settings_of
+from app.api.deps import CurrentActor, Id, JsonObject, Session, settings_of
 from app.api.rest.common import json_response, no_content
 from app.services import export_snapshots
 from app.services.export_snapshots import SnapshotView
@@ -39,7 +39,7 @@ def _shape(view: SnapshotView) -> dict[str, Any]:
 
 @router.get("/api/projects/{project_id}/exports")
 async def list_exports(
-    session: Session, actor: CurrentActor, project_id: int, ordering: str | None = None
+    session: Session, actor: CurrentActor, project_id: Id, ordering: str | None = None
 ) -> Response:
     views = await export_snapshots.list_snapshots(session, actor, project_id, ordering=ordering)
     return json_response([_shape(v) for v in views])
@@ -47,7 +47,7 @@ async def list_exports(
 
 @router.post("/api/projects/{project_id}/exports")
 async def create_export(
-    request: Request, session: Session, actor: CurrentActor, project_id: int, body: JsonObject
+    request: Request, session: Session, actor: CurrentActor, project_id: Id, body: JsonObject
 ) -> Response:
     """Answer at once with the snapshot `in_progress`; a job builds its file."""
     view = await export_snapshots.create_snapshot(
@@ -64,19 +64,19 @@ async def create_export(
 
 
 @router.get("/api/projects/{project_id}/exports/{export_id}")
-async def get_export(session: Session, actor: CurrentActor, project_id: int, export_id: int) -> Response:
+async def get_export(session: Session, actor: CurrentActor, project_id: Id, export_id: Id) -> Response:
     return json_response(_shape(await export_snapshots.get_snapshot(session, actor, project_id, export_id)))
 
 
 @router.delete("/api/projects/{project_id}/exports/{export_id}")
-async def delete_export(session: Session, actor: CurrentActor, project_id: int, export_id: int) -> Response:
+async def delete_export(session: Session, actor: CurrentActor, project_id: Id, export_id: Id) -> Response:
     await export_snapshots.delete_snapshot(session, actor, project_id, export_id)
     return no_content()
 
 
 @router.post("/api/projects/{project_id}/exports/{export_id}/convert")
 async def convert_export(
-    session: Session, actor: CurrentActor, project_id: int, export_id: int, body: JsonObject
+    session: Session, actor: CurrentActor, project_id: Id, export_id: Id, body: JsonObject
 ) -> Response:
     converted = await export_snapshots.convert_snapshot(
         session, actor, project_id, export_id, export_type=body.get("export_type")
@@ -88,8 +88,8 @@ async def convert_export(
 async def download_export(
     session: Session,
     actor: CurrentActor,
-    project_id: int,
-    export_id: int,
+    project_id: Id,
+    export_id: Id,
     exportType: str | None = None,
     export_type: str | None = None,
 ) -> Response:

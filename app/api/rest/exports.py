@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CurrentActor, Session, flag, int_list
+from app.api.deps import CurrentActor, Id, Session, flag, int_list
 from app.api.rest.common import json_response
 from app.services import exports
 
@@ -17,7 +17,7 @@ async def export_tasks(
     request: Request,
     session: Session,
     actor: CurrentActor,
-    project_id: int,
+    project_id: Id,
     exportType: str | None = None,
     export_type: str | None = None,
     download_all_tasks: str | None = None,
@@ -42,5 +42,5 @@ async def export_tasks(
 
 
 @router.get("/api/projects/{project_id}/export/formats")
-async def export_formats(session: Session, actor: CurrentActor, project_id: int) -> Response:
+async def export_formats(session: Session, actor: CurrentActor, project_id: Id) -> Response:
     return json_response(await exports.list_formats(session, actor, project_id))

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData, UploadFile
 
-from app.api.deps import CurrentActor, JsonBody, Session, flag, json_body, settings_of
+from app.api.deps import CurrentActor, Id, JsonBody, Session, flag, json_body, settings_of
 from app.api.rest.common import json_response
 from app.db.models import ProjectImport
 from app.domain.errors import Invalid
@@ -42,7 +42,7 @@ def _file_size(upload: UploadFile) -> int:
 
 
 async def _as_job(
-    request: Request, session: Session, actor: CurrentActor, project_id: int, path: Path, name: str
+    request: Request, session: Session, actor: CurrentActor, project_id: Id, path: Path, name: str
 ) -> Response:
     job = await imports.create_import(
         session,
@@ -59,7 +59,7 @@ FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 @router.post("/api/projects/{project_id}/import")
-async def import_tasks(request: Request, session: Session, actor: CurrentActor, project_id: int) -> Response:
+async def import_tasks(request: Request, session: Session, actor: CurrentActor, project_id: Id) -> Response:
     """Tasks from a JSON body, uploaded files, or a URL (form field or query parameter `url`)."""
     url = request.query_params.get("url")
     if request.headers.get("content-type", "").startswith(FORMS):
@@ -79,7 +79,7 @@ async def import_tasks(request: Request, session: Session, actor: CurrentActor, 
 
 
 async def _import_files(
-    request: Request, session: Session, actor: CurrentActor, project_id: int, files: list[UploadFile]
+    request: Request, session: Session, actor: CurrentActor, project_id: Id, files: list[UploadFile]
 ) -> Response:
     limit = settings_of(request).import_sync_bytes
     if sum(_file_size(f) for f in files) > limit:
@@ -100,7 +100,7 @@ async def _import_files(
 
 
 async def _import_url(
-    request: Request, session: Session, actor: CurrentActor, project_id: int, url: str
+    request: Request, session: Session, actor: CurrentActor, project_id: Id, url: str
 ) -> Response:
     """Download, then import like an upload of that file: at once, or as a job when large."""
     settings = settings_of(request)
@@ -119,7 +119,7 @@ async def _import_url(
 
 
 async def _import_now(
-    request: Request, session: Session, actor: CurrentActor, project_id: int, items: list[TaskItem]
+    request: Request, session: Session, actor: CurrentActor, project_id: Id, items: list[TaskItem]
 ) -> Response:
     result = await imports.import_tasks(session, actor, project_id, items)
     shape = {
@@ -139,7 +139,7 @@ async def _import_now(
 
 
 @router.get("/api/projects/{project_id}/imports/{import_id}")
-async def get_import(session: Session, actor: CurrentActor, project_id: int, import_id: int) -> Response:
+async def get_import(session: Session, actor: CurrentActor, project_id: Id, import_id: Id) -> Response:
     """The job as the SDKs poll it: status created, in_progress, completed or failed."""
     job = await imports.get_import(session, actor, project_id, import_id)
     return json_response(await _import_shape(session, job))
@@ -174,7 +174,7 @@ async def _import_shape(session: Session, job: ProjectImport) -> dict[str, objec
 
 @router.post("/api/projects/{project_id}/import/predictions")
 async def import_predictions(
-    session: Session, actor: CurrentActor, project_id: int, body: JsonBody
+    session: Session, actor: CurrentActor, project_id: Id, body: JsonBody
 ) -> Response:
     created = await predictions.import_predictions(session, actor, project_id, body)
     return json_response({"created": created}, status_code=201)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentActor, JsonObject, Now, Session
+from app.api.deps import CurrentActor, Id, JsonObject, Now, Session
 from app.api.rest.common import json_response
 from app.services import label_stream, members
 from app.services.drafts import drafts_of
@@ -13,7 +13,7 @@ router = APIRouter(tags=["label stream"])
 
 
 @router.get("/api/projects/{project_id}/next")
-async def next_task(session: Session, actor: CurrentActor, now: Now, project_id: int) -> Response:
+async def next_task(session: Session, actor: CurrentActor, now: Now, project_id: Id) -> Response:
     """The next task with its predictions and the caller's drafts, or 404 saying why there is none."""
     served = await label_stream.next_task(session, actor, project_id, now)
     if served.task is None:
@@ -30,7 +30,7 @@ async def next_task(session: Session, actor: CurrentActor, now: Now, project_id:
 
 @router.post("/api/projects/{project_id}/members/{user_id}/pause")
 async def pause_member(
-    session: Session, actor: CurrentActor, project_id: int, user_id: int, body: JsonObject
+    session: Session, actor: CurrentActor, project_id: Id, user_id: Id, body: JsonObject
 ) -> Response:
     member = await members.set_paused(
         session, actor, project_id, user_id, paused=True, reason=str(body.get("reason") or "")
@@ -39,6 +39,6 @@ async def pause_member(
 
 
 @router.post("/api/projects/{project_id}/members/{user_id}/unpause")
-async def unpause_member(session: Session, actor: CurrentActor, project_id: int, user_id: int) -> Response:
+async def unpause_member(session: Session, actor: CurrentActor, project_id: Id, user_id: Id) -> Response:
     member = await members.set_paused(session, actor, project_id, user_id, paused=False, reason="")
     return json_response({"user": user_id, "paused": member.is_paused, "reason": member.pause_reason})

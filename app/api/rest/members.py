@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentActor, JsonObject, Session
+from app.api.deps import CurrentActor, Id, JsonObject, Session
 from app.api.rest.common import json_response, no_content
 from app.db.models import ProjectMember, User
 from app.domain.errors import Invalid
@@ -23,13 +23,13 @@ def _member_shape(user: User, member: ProjectMember) -> dict[str, object]:
 
 
 @router.get("/api/projects/{project_id}/members")
-async def list_members(session: Session, actor: CurrentActor, project_id: int) -> Response:
+async def list_members(session: Session, actor: CurrentActor, project_id: Id) -> Response:
     rows = await members.list_members(session, actor, project_id)
     return json_response([_member_shape(u, m) for u, m in rows])
 
 
 @router.post("/api/projects/{project_id}/members")
-async def add_member(session: Session, actor: CurrentActor, project_id: int, body: JsonObject) -> Response:
+async def add_member(session: Session, actor: CurrentActor, project_id: Id, body: JsonObject) -> Response:
     user_id = body.get("user")
     if not isinstance(user_id, int):
         raise Invalid("user must be a user id", field="user")
@@ -38,6 +38,6 @@ async def add_member(session: Session, actor: CurrentActor, project_id: int, bod
 
 
 @router.delete("/api/projects/{project_id}/members/{user_id}")
-async def remove_member(session: Session, actor: CurrentActor, project_id: int, user_id: int) -> Response:
+async def remove_member(session: Session, actor: CurrentActor, project_id: Id, user_id: Id) -> Response:
     await members.remove_member(session, actor, project_id, user_id)
     return no_content()

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentActor, JsonObject, Session
+from app.api.deps import CurrentActor, Id, JsonObject, Session
 from app.api.rest.common import json_response, no_content
 from app.services import predictions
 from app.services.shapes import prediction_shape
@@ -24,14 +24,14 @@ async def create_prediction(session: Session, actor: CurrentActor, body: JsonObj
 
 
 @router.get("/api/predictions/{prediction_id}")
-async def get_prediction(session: Session, actor: CurrentActor, prediction_id: int) -> Response:
+async def get_prediction(session: Session, actor: CurrentActor, prediction_id: Id) -> Response:
     return json_response(prediction_shape(await predictions.get_prediction(session, actor, prediction_id)))
 
 
 @router.patch("/api/predictions/{prediction_id}")
 @router.put("/api/predictions/{prediction_id}")
 async def update_prediction(
-    session: Session, actor: CurrentActor, prediction_id: int, body: JsonObject
+    session: Session, actor: CurrentActor, prediction_id: Id, body: JsonObject
 ) -> Response:
     return json_response(
         prediction_shape(await predictions.update_prediction(session, actor, prediction_id, body))
@@ -39,6 +39,6 @@ async def update_prediction(
 
 
 @router.delete("/api/predictions/{prediction_id}")
-async def delete_prediction(session: Session, actor: CurrentActor, prediction_id: int) -> Response:
+async def delete_prediction(session: Session, actor: CurrentActor, prediction_id: Id) -> Response:
     await predictions.delete_prediction(session, actor, prediction_id)
     return no_content()

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import CurrentActor, JsonObject, Now, Session, int_list
+from app.api.deps import CurrentActor, Id, JsonObject, Now, Session, int_list
 from app.api.rest.common import json_response, no_content
 from app.db.models import Project
 from app.domain.errors import Invalid
@@ -61,7 +61,7 @@ async def create_project(session: Session, actor: CurrentActor, body: JsonObject
 
 
 @router.get("/api/projects/{project_id}")
-async def get_project(session: Session, actor: CurrentActor, now: Now, project_id: int) -> Response:
+async def get_project(session: Session, actor: CurrentActor, now: Now, project_id: Id) -> Response:
     """The project with its counters and the caller's own queue counters."""
     project = await projects.get_project(session, actor, project_id)
     shape = await _shape(session, project_id, project)
@@ -71,33 +71,31 @@ async def get_project(session: Session, actor: CurrentActor, now: Now, project_i
 
 @router.patch("/api/projects/{project_id}")
 @router.put("/api/projects/{project_id}")
-async def update_project(
-    session: Session, actor: CurrentActor, project_id: int, body: JsonObject
-) -> Response:
+async def update_project(session: Session, actor: CurrentActor, project_id: Id, body: JsonObject) -> Response:
     project = await projects.update_project(session, actor, project_id, body)
     return json_response(await _shape(session, project_id, project))
 
 
 @router.delete("/api/projects/{project_id}")
-async def delete_project(session: Session, actor: CurrentActor, project_id: int) -> Response:
+async def delete_project(session: Session, actor: CurrentActor, project_id: Id) -> Response:
     await projects.delete_project(session, actor, project_id)
     return no_content()
 
 
 @router.post("/api/projects/{project_id}/validate")
 async def validate_config(
-    session: Session, actor: CurrentActor, project_id: int, body: JsonObject
+    session: Session, actor: CurrentActor, project_id: Id, body: JsonObject
 ) -> Response:
     changed = await projects.validate_config(session, actor, project_id, body.get("label_config", ""))
     return json_response({"config_essential_data_has_changed": changed})
 
 
 @router.get("/api/projects/{project_id}/model-versions")
-async def model_versions(session: Session, actor: CurrentActor, project_id: int) -> Response:
+async def model_versions(session: Session, actor: CurrentActor, project_id: Id) -> Response:
     return json_response(await projects.model_versions(session, actor, project_id))
 
 
 @router.delete("/api/projects/{project_id}/tasks")
-async def delete_all_tasks(session: Session, actor: CurrentActor, project_id: int) -> Response:
+async def delete_all_tasks(session: Session, actor: CurrentActor, project_id: Id) -> Response:
     await tasks.delete_tasks(session, actor, project_id, TaskQuery())
     return no_content()

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import CurrentActor, JsonObject, Session, flag
+from app.api.deps import BigId, CurrentActor, Id, JsonObject, Session, flag
 from app.api.rest.common import json_response, no_content
 from app.domain.errors import Invalid
 from app.domain.pagination import page_of
@@ -66,7 +66,7 @@ async def create_task(session: Session, actor: CurrentActor, body: JsonObject) -
 
 
 @router.get("/api/tasks/{task_id}")
-async def get_task(session: Session, actor: CurrentActor, task_id: int) -> Response:
+async def get_task(session: Session, actor: CurrentActor, task_id: BigId) -> Response:
     task = await tasks.get_task(session, actor, task_id)
     by_task = await annotations.annotations_of(session, [task.id])
     preds = await predictions.predictions_of(session, [task.id])
@@ -77,12 +77,12 @@ async def get_task(session: Session, actor: CurrentActor, task_id: int) -> Respo
 
 @router.patch("/api/tasks/{task_id}")
 @router.put("/api/tasks/{task_id}")
-async def update_task(session: Session, actor: CurrentActor, task_id: int, body: JsonObject) -> Response:
+async def update_task(session: Session, actor: CurrentActor, task_id: BigId, body: JsonObject) -> Response:
     return json_response(task_shape(await tasks.update_task(session, actor, task_id, body)))
 
 
 @router.delete("/api/tasks/{task_id}")
-async def delete_task(session: Session, actor: CurrentActor, task_id: int) -> Response:
+async def delete_task(session: Session, actor: CurrentActor, task_id: BigId) -> Response:
     await tasks.delete_task(session, actor, task_id)
     return no_content()
 
@@ -123,7 +123,7 @@ async def data_manager_action(
 
 
 @router.post("/api/projects/{project_id}/tasks/assignees")
-async def assign_tasks(session: Session, actor: CurrentActor, project_id: int, body: JsonObject) -> Response:
+async def assign_tasks(session: Session, actor: CurrentActor, project_id: Id, body: JsonObject) -> Response:
     """Label Studio's bulk assignment: `{users, selectedItems, type}` -> `{assignments}`."""
     users = body.get("users")
     if not isinstance(users, list) or not all(isinstance(u, int) for u in users):

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentActor, CurrentUser, JsonObject, Session
+from app.api.deps import CurrentActor, CurrentUser, Id, JsonObject, Session
 from app.api.rest.common import json_response
 from app.domain.errors import Invalid, NotFound
 from app.domain.roles import Role
@@ -54,13 +54,13 @@ async def create_user(session: Session, actor: CurrentActor, body: JsonObject) -
 
 
 @router.get("/api/users/{user_id}")
-async def get_user(session: Session, actor: CurrentActor, user_id: int) -> Response:
+async def get_user(session: Session, actor: CurrentActor, user_id: Id) -> Response:
     user = await users.get_user(session, actor, user_id)
     return json_response(user_shape(user, await users.role_of(session, actor.organization_id, user.id)))
 
 
 @router.get("/api/organizations/{organization_id}")
-async def get_organization(actor: CurrentActor, organization_id: int) -> Response:
+async def get_organization(actor: CurrentActor, organization_id: Id) -> Response:
     if organization_id != actor.organization_id:
         raise NotFound("Not found.")
     return json_response({"id": organization_id, "title": "Quorum"})
