@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import Annotation, Prediction, Task
+from app.db.models import Annotation, Prediction, Project, Task
 from app.domain.exports import ExportWriter, export_context, export_formats, writer_for
 from app.domain.exports.json_tasks import JsonWriter
 from app.domain.roles import Actor
@@ -71,10 +71,15 @@ class PreparedExport:
     filename: str
 
 
+def project_writer(project: Project, export_type: str) -> ExportWriter:
+    """The writer of a format for this project's labeling config and data keys."""
+    return writer_for(export_type, export_context(config_of(project), project.data_columns))
+
+
 async def prepare_export(session: AsyncSession, actor: Actor, request: ExportRequest) -> PreparedExport:
     """Check access and the format before the first byte is sent."""
     project = await get_project(session, actor, request.project_id)
-    writer = writer_for(request.export_type, export_context(config_of(project), project.data_columns))
+    writer = project_writer(project, request.export_type)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H-%M")
     return PreparedExport(request, writer, f"project-{project.id}-at-{stamp}.{writer.extension}")
 

@@ -25,11 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.base import utcnow
 from app.db.models import Annotation, ExportFormat, ExportSnapshot, Project, Task, User
 from app.domain.errors import Conflict
-from app.domain.exports import ExportWriter, export_context, writer_for
+from app.domain.exports import ExportWriter
 from app.domain.exports.json_tasks import JsonWriter
 from app.services import exports
 from app.services.export_snapshots.options import Counters, SnapshotOptions, parse_options, shape_task
-from app.services.projects import config_of
 from app.services.shapes import user_shape
 
 LEASE = timedelta(seconds=30)
@@ -38,8 +37,7 @@ Leased = TypeVar("Leased", ExportSnapshot, ExportFormat)
 
 
 async def writer_of(session: AsyncSession, project_id: int, export_type: str) -> ExportWriter:
-    project = await session.get_one(Project, project_id)
-    return writer_for(export_type, export_context(config_of(project), project.data_columns))
+    return exports.project_writer(await session.get_one(Project, project_id), export_type)
 
 
 def _stored_options(snapshot: ExportSnapshot) -> SnapshotOptions:
