@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         5 * 1024 * 1024,
         description="Imports larger than this run as a background job answered with {'import': id}.",
     )
+    reap_seconds: float = Field(
+        5.0,
+        description="Without Redis: how often the server sends imports and export builds whose runner "
+        "died to a new one (0 turns it off; an arq worker reaps on its own schedule).",
+    )
     secure_cookies: bool = Field(False, description="Mark session cookies Secure (set behind HTTPS).")
     outbound_allow_private: bool = Field(
         False,

@@ -35,8 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             queue = await ArqQueue.connect(settings.redis_url)
         else:
             queue = InProcessQueue(app.state.sessionmaker, FUNCTIONS)
-            queue.every(5, "reap_imports")
-            queue.every(5, "reap_export_snapshots")
+            if settings.reap_seconds > 0:
+                queue.every(settings.reap_seconds, "reap_imports")
+                queue.every(settings.reap_seconds, "reap_export_snapshots")
         app.state.queue = queue
         try:
             yield

@@ -163,7 +163,8 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(settings) as server:
+    """Shared by the whole session, so it does not reap: tests that run jobs by hand are their only runner."""
+    with LiveServer(settings.model_copy(update={"reap_seconds": 0})) as server:
         yield server
 
 
