@@ -1,6 +1,7 @@
 """Building export snapshots and their conversions; a build whose runner died is started again."""
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from app.domain.errors import Conflict, QuorumError
@@ -23,25 +24,29 @@ async def run_export_snapshot(ctx: dict[str, Any], snapshot_id: int) -> str:
         build = await export_snapshots.claim_snapshot(session, snapshot_id)
     if build is None:
         return "not claimed"
+    return await build_snapshot(ctx, build)
+
+
+async def build_snapshot(ctx: dict[str, Any], build: export_snapshots.SnapshotBuild) -> str:
+    """Write a claimed snapshot and record the outcome, unless the build was deleted or taken over."""
 
     async def progress(tasks_done: int) -> None:
         async with job_unit(ctx) as session:
-            await export_snapshots.record_progress(session, snapshot_id, tasks_done)
+            await export_snapshots.record_progress(session, build, tasks_done)
 
     try:
         written = await export_snapshots.write_snapshot(ctx["sessionmaker"], build, progress)
     except Conflict:
-        return "deleted or taken over"
+        return await _step_aside(ctx, build.id, build.path)
     except Exception as exc:
-        log.exception("export snapshot %s failed", snapshot_id)
+        log.exception("export snapshot %s failed", build.id)
         async with job_unit(ctx) as session:
-            await export_snapshots.fail_snapshot(session, snapshot_id, _message(exc))
-        return "failed"
+            kept = await export_snapshots.fail_snapshot(session, build, _message(exc))
+        return "failed" if kept else await _step_aside(ctx, build.id, build.path)
     async with job_unit(ctx) as session:
-        kept = await export_snapshots.finish_snapshot(session, snapshot_id, written)
+        kept = await export_snapshots.finish_snapshot(session, build, written)
     if not kept:
-        export_snapshots.remove_file(written.path)
-        return "deleted or taken over"
+        return await _step_aside(ctx, build.id, build.path)
     return f"exported {written.counters.task_number} tasks"
 
 
@@ -51,26 +56,37 @@ async def run_export_conversion(ctx: dict[str, Any], format_id: int) -> str:
         build = await export_snapshots.claim_conversion(session, format_id)
     if build is None:
         return "not claimed"
+    return await build_conversion(ctx, build)
+
+
+async def build_conversion(ctx: dict[str, Any], build: export_snapshots.ConversionBuild) -> str:
+    """Write a claimed conversion and record the outcome, unless it was deleted or taken over."""
 
     async def renew() -> None:
         async with job_unit(ctx) as session:
-            await export_snapshots.renew_conversion(session, format_id)
+            await export_snapshots.renew_conversion(session, build)
 
     try:
-        path = await export_snapshots.write_conversion(build, renew)
+        await export_snapshots.write_conversion(build, renew)
     except Conflict:
-        return "deleted or taken over"
+        return await _step_aside(ctx, build.snapshot_id, build.path)
     except Exception as exc:
-        log.exception("export conversion %s failed", format_id)
+        log.exception("export conversion %s failed", build.id)
         async with job_unit(ctx) as session:
-            await export_snapshots.fail_conversion(session, format_id, _message(exc))
-        return "failed"
+            kept = await export_snapshots.fail_conversion(session, build, _message(exc))
+        return "failed" if kept else await _step_aside(ctx, build.snapshot_id, build.path)
     async with job_unit(ctx) as session:
-        kept = await export_snapshots.finish_conversion(session, format_id, path)
+        kept = await export_snapshots.finish_conversion(session, build)
     if not kept:
-        export_snapshots.remove_file(path)
-        return "deleted or taken over"
+        return await _step_aside(ctx, build.snapshot_id, build.path)
     return "converted"
+
+
+async def _step_aside(ctx: dict[str, Any], snapshot_id: int, path: Path) -> str:
+    """Leave the build to whoever holds it now, or to nobody if it was deleted, taking back what we wrote."""
+    async with job_unit(ctx) as session:
+        await export_snapshots.discard_build(session, snapshot_id, path)
+    return "deleted or taken over"
 
 
 async def reap_export_snapshots(ctx: dict[str, Any]) -> int:

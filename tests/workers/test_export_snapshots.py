@@ -1,4 +1,5 @@
-"""Snapshot builds whose runner died are started again by a restarted arq worker; a live one is left alone."""
+"""Snapshot builds whose runner died are started again by a restarted arq worker; a live one is left alone;
+a runner that lost its build (deleted, or taken over) steps aside and takes back what it wrote."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +16,10 @@ from app.db.engine import make_sessionmaker
 from app.db.models import ExportFormat, ExportSnapshot
 from app.domain.task_import import TaskItem
 from app.services import export_snapshots, imports
+from app.services.export_snapshots.builds import part_of
 from app.services.jobs import take_pending
-from app.workers.export_snapshots import run_export_snapshot
-from app.workers.queue import InProcessQueue
+from app.workers.export_snapshots import build_conversion, build_snapshot, run_export_snapshot
+from app.workers.queue import InProcessQueue, dispatch
 from app.workers.settings import FUNCTIONS, WorkerSettings, shutdown, startup
 from tests.factories import make_actor, make_project
 
@@ -125,3 +127,115 @@ async def test_a_second_runner_steps_aside_while_the_lease_is_live(session, engi
     session.expire_all()
     snapshot = await session.get_one(ExportSnapshot, export_id)
     assert (snapshot.status, snapshot.tasks_done, snapshot.tasks_total) == ("completed", 1500, 1500)
+
+
+async def claimed(units, claim, row_id):
+    """A runner's claim, committed, as the job's first unit of work does."""
+    async with units() as session:
+        build = await claim(session, row_id)
+        await session.commit()
+    return build
+
+
+async def expire_lease(units, model, row_id):
+    async with units() as session:
+        past = utcnow() - timedelta(seconds=1)
+        await session.execute(update(model).where(model.id == row_id).values(lease_until=past))
+        await session.commit()
+
+
+async def stored(units, model, row_id):
+    async with units() as session:
+        return await session.get(model, row_id)
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("n", [3, 1500], ids=["lost-at-finish", "lost-at-progress"])
+async def test_a_runner_whose_snapshot_was_taken_over_steps_aside_and_removes_its_file(
+    session, engine, tmp_path, n
+):
+    _, _, export_id = await project_with_snapshot(session, tmp_path, n=n)
+    units = make_sessionmaker(engine)
+    queue = InProcessQueue(units, FUNCTIONS)
+    slow = await claimed(units, export_snapshots.claim_snapshot, export_id)
+    await expire_lease(units, ExportSnapshot, export_id)
+    fast = await claimed(units, export_snapshots.claim_snapshot, export_id)
+
+    assert await build_snapshot(queue.ctx, slow) == "deleted or taken over"
+    assert not slow.path.exists()
+    assert not part_of(slow.path).exists()
+    snapshot = await stored(units, ExportSnapshot, export_id)
+    assert (snapshot.status, snapshot.file_path, snapshot.runner) == ("in_progress", "", fast.runner)
+
+    assert await build_snapshot(queue.ctx, fast) == f"exported {n} tasks"
+    snapshot = await stored(units, ExportSnapshot, export_id)
+    assert (snapshot.status, snapshot.file_path) == ("completed", str(fast.path))
+    assert list(fast.path.parent.iterdir()) == [fast.path]
+
+
+@pytest.mark.core
+async def test_a_runner_whose_conversion_was_taken_over_steps_aside_and_removes_its_file(
+    session, engine, tmp_path
+):
+    actor, project, export_id = await project_with_snapshot(session, tmp_path, n=3)
+    units = make_sessionmaker(engine)
+    queue = InProcessQueue(units, FUNCTIONS)
+    assert await run_export_snapshot(queue.ctx, export_id) == "exported 3 tasks"
+    converted = await export_snapshots.convert_snapshot(
+        session, actor, project.id, export_id, export_type="CSV"
+    )
+    format_id = converted.id
+    await session.commit()
+    take_pending(session)
+    slow = await claimed(units, export_snapshots.claim_conversion, format_id)
+    await expire_lease(units, ExportFormat, format_id)
+    fast = await claimed(units, export_snapshots.claim_conversion, format_id)
+
+    assert await build_conversion(queue.ctx, slow) == "deleted or taken over"
+    assert not slow.path.exists()
+    assert not part_of(slow.path).exists()
+    assert await build_conversion(queue.ctx, fast) == "converted"
+    converted = await stored(units, ExportFormat, format_id)
+    assert (converted.status, converted.file_path) == ("completed", str(fast.path))
+    assert fast.path.is_file()
+
+
+async def delete_while_claimed(session, queue, actor, project_id, export_id):
+    """Delete the snapshot and run the removal of its files it asks for, as a request and its job do."""
+    await export_snapshots.delete_snapshot(session, actor, project_id, export_id)
+    await session.commit()
+    await dispatch(queue, take_pending(session))
+    await queue.drain()
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("n", [3, 1500], ids=["lost-at-finish", "lost-at-progress"])
+async def test_a_snapshot_deleted_while_it_builds_leaves_no_folder(session, engine, tmp_path, n):
+    """The deletion removed the folder before the runner made it: the runner removes it again."""
+    actor, project, export_id = await project_with_snapshot(session, tmp_path, n=n)
+    units = make_sessionmaker(engine)
+    queue = InProcessQueue(units, FUNCTIONS)
+    build = await claimed(units, export_snapshots.claim_snapshot, export_id)
+    await delete_while_claimed(session, queue, actor, project.id, export_id)
+
+    assert await build_snapshot(queue.ctx, build) == "deleted or taken over"
+    assert not build.path.parent.exists()
+
+
+@pytest.mark.core
+async def test_a_snapshot_deleted_while_it_converts_leaves_no_folder(session, engine, tmp_path):
+    actor, project, export_id = await project_with_snapshot(session, tmp_path, n=3)
+    units = make_sessionmaker(engine)
+    queue = InProcessQueue(units, FUNCTIONS)
+    assert await run_export_snapshot(queue.ctx, export_id) == "exported 3 tasks"
+    converted = await export_snapshots.convert_snapshot(
+        session, actor, project.id, export_id, export_type="CSV"
+    )
+    format_id = converted.id
+    await session.commit()
+    take_pending(session)
+    build = await claimed(units, export_snapshots.claim_conversion, format_id)
+    await delete_while_claimed(session, queue, actor, project.id, export_id)
+
+    assert await build_conversion(queue.ctx, build) == "deleted or taken over"
+    assert not build.path.parent.exists()

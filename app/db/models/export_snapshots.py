@@ -2,6 +2,8 @@
 
 Both are born `in_progress` with no lease (waiting for a runner), as Label Studio's are: the legacy
 client polls only while the status is `in_progress`, so a `created` status would end its wait early.
+Each claim draws a new `runner` token; only the runner holding it renews the lease or writes the
+outcome, so a runner whose lease ran out and was taken over cannot overwrite its successor's build.
 """
 
 from datetime import datetime
@@ -32,6 +34,7 @@ class ExportSnapshot(Base):
     tasks_done: Mapped[int] = mapped_column(Integer, default=0)
     tasks_total: Mapped[int | None] = mapped_column(Integer)
     lease_until: Mapped[datetime | None]
+    runner: Mapped[str | None] = mapped_column(String(32))  # who holds the lease, drawn at each claim
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
@@ -50,6 +53,7 @@ class ExportFormat(Base):
     traceback: Mapped[str] = mapped_column(Text, default="")
     file_path: Mapped[str] = mapped_column(Text, default="")  # in the snapshot's folder, once completed
     lease_until: Mapped[datetime | None]
+    runner: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]

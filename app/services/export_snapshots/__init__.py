@@ -7,14 +7,16 @@ the project changed, and a conversion costs the database nothing.
 """
 
 from app.services.export_snapshots.builds import (
+    ConversionBuild,
+    SnapshotBuild,
     claim_conversion,
     claim_snapshot,
+    discard_build,
     fail_conversion,
     fail_snapshot,
     finish_conversion,
     finish_snapshot,
     record_progress,
-    remove_file,
     remove_folder,
     renew_conversion,
     stale_builds,
@@ -34,7 +36,9 @@ from app.services.export_snapshots.requests import (
 )
 
 __all__ = [
+    "ConversionBuild",
     "Download",
+    "SnapshotBuild",
     "SnapshotOptions",
     "SnapshotView",
     "claim_conversion",
@@ -42,6 +46,7 @@ __all__ = [
     "convert_snapshot",
     "create_snapshot",
     "delete_snapshot",
+    "discard_build",
     "fail_conversion",
     "fail_snapshot",
     "finish_conversion",
@@ -51,7 +56,6 @@ __all__ = [
     "parse_options",
     "prepare_download",
     "record_progress",
-    "remove_file",
     "remove_folder",
     "renew_conversion",
     "stale_builds",

@@ -1,7 +1,9 @@
 """Building snapshots and conversions in jobs: leases, files written whole, progress.
 
 A build always starts from scratch: the file is written in one pass over the tasks, so a
-half-written file of a runner that died cannot be continued consistently.
+half-written file of a runner that died cannot be continued consistently. Each claim draws a runner
+token, and only its holder renews the lease or records the outcome: a runner too slow to renew in
+time, whose build another runner took over, finds out at its next write and steps aside.
 """
 
 import asyncio
@@ -51,7 +53,7 @@ class AtomicFile:
 
     def __init__(self, path: Path):
         self.path = path
-        self.part = path.with_name(path.name + ".part")
+        self.part = part_of(path)
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.file: BinaryIO | None = None
 
@@ -76,26 +78,48 @@ class AtomicFile:
             self.part.unlink(missing_ok=True)
 
 
+def part_of(path: Path) -> Path:
+    """Where `path` is written until it is whole."""
+    return path.with_name(path.name + ".part")
+
+
 def _runner_file(folder: str, stem: str, extension: str) -> Path:
     """A file name of this runner's own: a second runner of the same job never writes over it."""
     return Path(folder) / f"{stem}-{uuid.uuid4().hex[:12]}.{extension}"
 
 
-async def _claim(session: AsyncSession, model: type[Leased], row_id: int) -> Leased | None:
-    """The row with a fresh lease; None when finished, gone, or held by a live runner."""
+async def _claim(session: AsyncSession, model: type[Leased], row_id: int, runner: str) -> Leased | None:
+    """The row with a fresh lease held by `runner`; None when finished, gone, or held by a live runner."""
     row = await session.scalar(
         select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
     )
     now = utcnow()
     if row is None or row.status != "in_progress" or (row.lease_until and row.lease_until > now):
         return None
-    row.lease_until = now + LEASE
+    row.lease_until, row.runner = now + LEASE, runner
     return row
+
+
+async def _held(session: AsyncSession, model: type[Leased], row_id: int, runner: str) -> Leased | None:
+    """The row, locked, while `runner` still holds it; None once deleted, finished or taken over."""
+    row = await session.get(model, row_id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != "in_progress" or row.runner != runner:
+        return None
+    return row
+
+
+def _lost(kind: str, row_id: int) -> Conflict:
+    return Conflict(f"{kind} {row_id} was deleted, finished or taken over by another runner meanwhile")
+
+
+def _release(row: ExportSnapshot | ExportFormat) -> None:
+    row.finished_at, row.lease_until, row.runner = utcnow(), None, None
 
 
 @dataclass(frozen=True)
 class SnapshotBuild:
     id: int
+    runner: str
     path: Path
     request: exports.ExportRequest
     options: SnapshotOptions
@@ -104,7 +128,8 @@ class SnapshotBuild:
 
 async def claim_snapshot(session: AsyncSession, snapshot_id: int) -> SnapshotBuild | None:
     """Take the snapshot's lease and gather what its build needs; a build always starts from scratch."""
-    snapshot = await _claim(session, ExportSnapshot, snapshot_id)
+    runner = uuid.uuid4().hex
+    snapshot = await _claim(session, ExportSnapshot, snapshot_id, runner)
     if snapshot is None:
         return None
     options = _stored_options(snapshot)
@@ -123,7 +148,7 @@ async def claim_snapshot(session: AsyncSession, snapshot_id: int) -> SnapshotBui
             u.id: user_shape(u) for u in await session.scalars(select(User).where(User.id.in_(annotators)))
         }
     path = _runner_file(snapshot.folder, "snapshot", "json")
-    return SnapshotBuild(snapshot.id, path, request, options, users)
+    return SnapshotBuild(snapshot.id, runner, path, request, options, users)
 
 
 @dataclass(frozen=True)
@@ -156,49 +181,55 @@ async def write_snapshot(
     return Written(build.path, out.md5.hexdigest(), counters)
 
 
-async def record_progress(session: AsyncSession, snapshot_id: int, tasks_done: int) -> None:
-    """Count the tasks read so far and renew the lease; a deleted snapshot stops its build."""
-    snapshot = await session.get(ExportSnapshot, snapshot_id, with_for_update=True, populate_existing=True)
-    if snapshot is None or snapshot.status != "in_progress":
-        raise Conflict(f"export snapshot {snapshot_id} was deleted or finished meanwhile")
+async def record_progress(session: AsyncSession, build: SnapshotBuild, tasks_done: int) -> None:
+    """Count the tasks read so far and renew the lease; a build deleted or taken over stops here."""
+    snapshot = await _held(session, ExportSnapshot, build.id, build.runner)
+    if snapshot is None:
+        raise _lost("export snapshot", build.id)
     snapshot.tasks_done = tasks_done
     snapshot.lease_until = utcnow() + LEASE
 
 
-async def finish_snapshot(session: AsyncSession, snapshot_id: int, written: Written) -> bool:
-    """Mark it completed with its file; False when it was deleted or finished by another runner."""
-    snapshot = await session.get(ExportSnapshot, snapshot_id, with_for_update=True, populate_existing=True)
-    if snapshot is None or snapshot.status != "in_progress":
+async def finish_snapshot(session: AsyncSession, build: SnapshotBuild, written: Written) -> bool:
+    """Mark it completed with its file; False when it was deleted, finished or taken over."""
+    snapshot = await _held(session, ExportSnapshot, build.id, build.runner)
+    if snapshot is None:
         return False
     snapshot.status, snapshot.file_path, snapshot.md5 = "completed", str(written.path), written.md5
     snapshot.counters = vars(written.counters)
-    snapshot.finished_at, snapshot.lease_until = utcnow(), None
+    _release(snapshot)
     return True
 
 
-async def fail_snapshot(session: AsyncSession, snapshot_id: int, message: str) -> None:
-    snapshot = await session.get(ExportSnapshot, snapshot_id, with_for_update=True, populate_existing=True)
-    if snapshot is not None and snapshot.status == "in_progress":
-        snapshot.status, snapshot.error = "failed", message
-        snapshot.finished_at, snapshot.lease_until = utcnow(), None
+async def fail_snapshot(session: AsyncSession, build: SnapshotBuild, message: str) -> bool:
+    """Mark it failed with a message for a person; False when it was deleted, finished or taken over."""
+    snapshot = await _held(session, ExportSnapshot, build.id, build.runner)
+    if snapshot is None:
+        return False
+    snapshot.status, snapshot.error = "failed", message
+    _release(snapshot)
+    return True
 
 
 @dataclass(frozen=True)
 class ConversionBuild:
     id: int
+    runner: str
+    snapshot_id: int
     source: Path
     path: Path
     writer: ExportWriter
 
 
 async def claim_conversion(session: AsyncSession, format_id: int) -> ConversionBuild | None:
-    converted = await _claim(session, ExportFormat, format_id)
+    runner = uuid.uuid4().hex
+    converted = await _claim(session, ExportFormat, format_id, runner)
     if converted is None:
         return None
     snapshot = await session.get_one(ExportSnapshot, converted.snapshot_id)
     writer = await writer_of(session, snapshot.project_id, converted.export_type)
     path = _runner_file(snapshot.folder, converted.export_type.lower(), writer.extension)
-    return ConversionBuild(converted.id, Path(snapshot.file_path), path, writer)
+    return ConversionBuild(converted.id, runner, snapshot.id, Path(snapshot.file_path), path, writer)
 
 
 async def converted_chunks(source: Path, writer: ExportWriter) -> AsyncGenerator[bytes, None]:
@@ -215,37 +246,41 @@ def _take(items: Iterator[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     return list(islice(items, n))
 
 
-async def write_conversion(build: ConversionBuild, renew: Callable[[], Awaitable[None]]) -> Path:
-    """Write the converted file, renewing the lease as it goes."""
+async def write_conversion(build: ConversionBuild, renew: Callable[[], Awaitable[None]]) -> None:
+    """Write the converted file to `build.path`, renewing the lease as it goes."""
     with AtomicFile(build.path) as out:
         async with aclosing(converted_chunks(build.source, build.writer)) as chunks:
             async for chunk in chunks:
                 out.write(chunk)
                 await renew()
-    return build.path
 
 
-async def renew_conversion(session: AsyncSession, format_id: int) -> None:
-    converted = await session.get(ExportFormat, format_id, with_for_update=True, populate_existing=True)
-    if converted is None or converted.status != "in_progress":
-        raise Conflict(f"export format {format_id} was deleted or finished meanwhile")
+async def renew_conversion(session: AsyncSession, build: ConversionBuild) -> None:
+    """Renew the lease; a conversion deleted or taken over stops here."""
+    converted = await _held(session, ExportFormat, build.id, build.runner)
+    if converted is None:
+        raise _lost("export format", build.id)
     converted.lease_until = utcnow() + LEASE
 
 
-async def finish_conversion(session: AsyncSession, format_id: int, path: Path) -> bool:
-    converted = await session.get(ExportFormat, format_id, with_for_update=True, populate_existing=True)
-    if converted is None or converted.status != "in_progress":
+async def finish_conversion(session: AsyncSession, build: ConversionBuild) -> bool:
+    """Mark it completed with its file; False when it was deleted, finished or taken over."""
+    converted = await _held(session, ExportFormat, build.id, build.runner)
+    if converted is None:
         return False
-    converted.status, converted.file_path = "completed", str(path)
-    converted.finished_at, converted.lease_until = utcnow(), None
+    converted.status, converted.file_path = "completed", str(build.path)
+    _release(converted)
     return True
 
 
-async def fail_conversion(session: AsyncSession, format_id: int, message: str) -> None:
-    converted = await session.get(ExportFormat, format_id, with_for_update=True, populate_existing=True)
-    if converted is not None and converted.status == "in_progress":
-        converted.status, converted.traceback = "failed", message
-        converted.finished_at, converted.lease_until = utcnow(), None
+async def fail_conversion(session: AsyncSession, build: ConversionBuild, message: str) -> bool:
+    """Mark it failed with a message for a person; False when it was deleted, finished or taken over."""
+    converted = await _held(session, ExportFormat, build.id, build.runner)
+    if converted is None:
+        return False
+    converted.status, converted.traceback = "failed", message
+    _release(converted)
+    return True
 
 
 async def stale_builds(session: AsyncSession) -> tuple[list[int], list[int]]:
@@ -266,8 +301,13 @@ async def stale_builds(session: AsyncSession) -> tuple[list[int], list[int]]:
     return list(snapshots), list(formats)
 
 
-def remove_file(path: Path) -> None:
+async def discard_build(session: AsyncSession, snapshot_id: int, path: Path) -> None:
+    """Remove what a runner that lost its build wrote: its file, whole or part, and the snapshot's folder
+    if the snapshot is gone (its deletion may have removed the folder before this runner made it again)."""
     path.unlink(missing_ok=True)
+    part_of(path).unlink(missing_ok=True)
+    if await session.get(ExportSnapshot, snapshot_id) is None:
+        remove_folder(str(path.parent))
 
 
 def remove_folder(folder: str) -> None:

@@ -169,7 +169,8 @@ async def convert_snapshot(
     if existing is not None and existing.status != "failed":
         return existing
     converted = existing or ExportFormat(snapshot_id=snapshot.id, export_type=name)
-    converted.status, converted.traceback, converted.lease_until = "in_progress", "", None
+    converted.status, converted.traceback = "in_progress", ""
+    converted.lease_until, converted.runner = None, None  # waiting for a runner, as when first asked for
     session.add(converted)
     await session.flush()
     enqueue(session, "run_export_conversion", format_id=converted.id)
