@@ -14,6 +14,10 @@ class Page:
     def offset(self) -> int:
         return (self.number - 1) * self.size
 
+    def rows_after(self, total: int) -> int:
+        """How many of `total` rows follow this page: what reading it backwards skips."""
+        return max(0, total - self.offset - self.size)
+
 
 def page_of(page: int | None, page_size: int | None, *, default_size: int, max_size: int) -> Page:
     """Validate the requested page; an oversized page is capped, as Label Studio does."""

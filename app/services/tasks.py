@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, distinct, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, delete, distinct, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -115,9 +115,14 @@ def filtered_tasks(project_id: int, query: TaskQuery, *, only_annotated: bool = 
 UNIQUE_KEYS = frozenset({"id", "inner_id"})  # unique within a project: no tie to break
 
 
-def _ordered(stmt: Select[Task], query: TaskQuery) -> Select[Task]:
-    """The requested order, ties broken by id in the direction of the last key, so that an index on
-    (project_id, key, id) serves the page by one scan, forwards or backwards, without sorting.
+def _key(column: Any, descending: bool) -> Any:
+    return column.desc().nulls_first() if descending else column.asc().nulls_last()
+
+
+def _ordered(stmt: Select[Any], query: TaskQuery, *, reverse: bool = False) -> Select[Any]:
+    """The requested order (or its exact reverse), ties broken by id in the direction of the last
+    key, so that an index on (project_id, key, id) serves the page by one scan, forwards or
+    backwards, without sorting.
 
     Empty values sort last ascending and first descending on every database, as PostgreSQL's
     indexes give them.
@@ -126,14 +131,35 @@ def _ordered(stmt: Select[Task], query: TaskQuery) -> Select[Task]:
     descending = False
     for column, descending in query.ordering:
         col: Any = Task.data[column[5:]].as_string() if column.startswith("data.") else getattr(Task, column)
-        order.append(col.desc().nulls_first() if descending else col.asc().nulls_last())
+        order.append(_key(col, descending != reverse))
     if not any(column in UNIQUE_KEYS for column, _ in query.ordering):
-        order.append(Task.id.desc() if descending else Task.id.asc())
+        order.append(_key(Task.id, descending != reverse))
     return stmt.order_by(*order)
 
 
 def _whole_project(query: TaskQuery, only_annotated: bool) -> bool:
     return not query.filters and query.selected_all and not query.selected_ids and not only_annotated
+
+
+def _page_ids(stmt: Select[Task], query: TaskQuery, page: Page) -> Select[Any]:
+    """The page's task ids, found before any other column is read: where an index holds the order,
+    the rows skipped to reach the page cost an index-only scan."""
+    return _ordered(stmt.with_only_columns(Task.id), query).offset(page.offset).limit(page.size)
+
+
+def _page_ids_from_end(stmt: Select[Task], project_id: int, query: TaskQuery, page: Page) -> Select[Any]:
+    """`_page_ids` of the whole project read backwards from its end, for pages past the middle.
+
+    The count comes from the project's counter in the same statement, so it describes the rows this
+    statement sees even while an import or delete commits meanwhile. The planner cannot tell how many
+    rows a limit computed at run time keeps, so a constant outer limit tells it: a page.
+    """
+    count = select(Project.task_count).where(Project.id == project_id).scalar_subquery()
+    end = page.offset + page.size
+    after = case((count > end, count - end), else_=0)
+    inside = case((count >= end, page.size), (count > page.offset, count - page.offset), else_=0)
+    ids = _ordered(stmt.with_only_columns(Task.id), query, reverse=True).offset(after).limit(inside)
+    return select(ids.subquery().c.id).limit(page.size)
 
 
 async def list_tasks(
@@ -148,10 +174,13 @@ async def list_tasks(
     """One page of tasks with the total count and annotation/prediction sums of the filtered set.
 
     Unfiltered, the total and the sums are the project's maintained counters rather than a scan.
+    The page holds exactly the rows `OFFSET` would give, but the rows it skips are read as ids only,
+    and the whole project's pages past the middle are skipped from the end.
     """
     project = await get_project(session, actor, project_id)
     stmt = filtered_tasks(project.id, query, only_annotated=only_annotated)
-    if _whole_project(query, only_annotated):
+    whole = _whole_project(query, only_annotated)
+    if whole:
         total = project.task_count
         sums = select(
             func.coalesce(func.sum(ProjectTotals.annotations), 0),
@@ -167,7 +196,9 @@ async def list_tasks(
         )
         total, annotations, predictions = (await session.execute(counted)).one()
     check_in_range(page, total)
-    tasks = await session.scalars(_ordered(stmt, query).offset(page.offset).limit(page.size))
+    from_end = whole and page.rows_after(total) < page.offset
+    ids = _page_ids_from_end(stmt, project.id, query, page) if from_end else _page_ids(stmt, query, page)
+    tasks = await session.scalars(_ordered(select(Task).where(Task.id.in_(ids)), query))
     return list(tasks), total, annotations, predictions
 
 

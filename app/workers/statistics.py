@@ -1,4 +1,4 @@
-"""Jobs that keep the database's planner statistics current."""
+"""Jobs that keep the database's planner statistics and visibility maps current."""
 
 from typing import Any
 
@@ -7,6 +7,7 @@ from app.workers.unit import job_unit
 
 
 async def analyze_tables(ctx: dict[str, Any], tables: list[str]) -> None:
-    """ANALYZE tables a bulk write outgrew (idempotent)."""
+    """VACUUM ANALYZE tables a bulk write outgrew (idempotent); the job's fresh session runs it
+    outside a transaction."""
     async with job_unit(ctx) as session:
-        await statistics.analyze(session, tables)
+        await statistics.vacuum_analyze(session, tables)

@@ -1,4 +1,5 @@
-"""After a large import the planner's statistics describe the new table (PostgreSQL)."""
+"""After a large import the planner's statistics describe the new table, and its visibility map
+lets index-only scans skip it (PostgreSQL)."""
 
 import pytest
 from sqlalchemy import text
@@ -10,21 +11,22 @@ CHOICE = [
 ]
 
 
-async def analyzed(engine, table: str) -> tuple[float, bool]:
+async def analyzed(engine, table: str) -> tuple[float, bool, bool]:
+    """Estimated rows, whether analyzed, whether every page is marked all-visible."""
     async with engine.connect() as conn:
         row = (
             await conn.execute(
                 text(
-                    "SELECT c.reltuples, s.last_analyze IS NOT NULL FROM pg_class c "
-                    "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = :name"
+                    "SELECT c.reltuples, s.last_analyze IS NOT NULL, c.relallvisible = c.relpages"
+                    " FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = :name"
                 ),
                 {"name": table},
             )
         ).one()
-    return float(row[0]), bool(row[1])
+    return float(row[0]), bool(row[1]), bool(row[2])
 
 
-async def test_an_import_that_outgrows_the_statistics_is_analyzed(team, engine):
+async def test_an_import_that_outgrows_the_statistics_is_vacuumed_and_analyzed(team, engine):
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite plans without table statistics")
     pid = await project_id(team)
@@ -34,10 +36,22 @@ async def test_an_import_that_outgrows_the_statistics_is_analyzed(team, engine):
     ).status_code == 201
     await team.client.app.state.queue.drain()
     for table in ("tasks", "annotations"):
-        tuples, done = await analyzed(engine, table)
+        tuples, done, visible = await analyzed(engine, table)
         assert done, table
+        assert visible, table
         assert tuples == 400, (table, tuples)
     small = [{"review_text": "one more"}]
     await team.client.post(f"/api/projects/{pid}/import", json=small, headers=team.headers())
     await team.client.app.state.queue.drain()
     assert (await analyzed(engine, "tasks"))[0] == 400  # a small write keeps the statistics
+
+
+async def test_small_imports_add_up_to_an_analyze(team, engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans without table statistics")
+    pid = await project_id(team)
+    for batch in range(4):  # 400 tasks, then three imports each too small to count alone
+        body = [{"review_text": f"t{batch}-{i}"} for i in range(50 if batch else 400)]
+        await team.client.post(f"/api/projects/{pid}/import", json=body, headers=team.headers())
+        await team.client.app.state.queue.drain()
+    assert (await analyzed(engine, "tasks"))[0] > 400

@@ -1,0 +1,97 @@
+"""Every page of the task list holds exactly the tasks `ORDER BY ... OFFSET ... LIMIT` gives,
+however the list reads it (by id first, from the nearer end)."""
+
+import orjson
+import pytest
+
+from app.db.engine import make_sessionmaker
+from app.db.models import Task
+from app.domain.pagination import Page
+from app.domain.task_import import TaskItem
+from app.domain.task_query import parse_task_query
+from app.services import imports, tasks
+from app.services.tasks import _ordered, filtered_tasks
+from tests.factories import make_actor, make_project
+
+pytestmark = pytest.mark.core
+
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
+ORDERINGS = [
+    [],
+    ["tasks:id"],
+    ["-tasks:id"],
+    ["tasks:completed_at"],
+    ["-tasks:completed_at"],
+    ["-tasks:total_annotations"],
+    ["tasks:data.group"],
+    ["-tasks:data.group", "tasks:inner_id"],
+]
+CONTAINS_7 = {
+    "conjunction": "and",
+    "items": [{"filter": "filter:tasks:data.review_text", "operator": "contains", "value": "7"}],
+}
+SIZE = 7
+
+
+def item(i: int) -> TaskItem:
+    """Ties and empty values in every ordering: a few groups, some missing; every third annotated."""
+    data = {"review_text": f"review {i}"} | ({"group": f"g{i % 4}"} if i % 5 else {})
+    annotations = 0 if i % 3 else 1 + i % 2
+    return TaskItem(data, annotations=[{"result": CHOICE}] * annotations)
+
+
+async def offset_page(session, project_id, query, page, only_annotated=False):
+    """The oracle: the page's ids as `OFFSET ... LIMIT` over the whole ordered list gives them."""
+    stmt = _ordered(filtered_tasks(project_id, query, only_annotated=only_annotated), query)
+    return list(await session.scalars(stmt.with_only_columns(Task.id).offset(page.offset).limit(page.size)))
+
+
+@pytest.mark.parametrize("ordering", ORDERINGS)
+@pytest.mark.parametrize(("filters", "only_annotated"), [(None, False), (CONTAINS_7, False), (None, True)])
+async def test_every_page_is_the_offset_page(session, ordering, filters, only_annotated):
+    actor, _ = await make_actor(session)
+    project = await make_project(session, actor)
+    other = await make_project(session, actor)
+    for batch in range(4):  # interleave another project's ids
+        await imports.import_tasks(session, actor, project.id, [item(batch * 60 + i) for i in range(60)])
+        await imports.import_tasks(session, actor, other.id, [item(i) for i in range(5)])
+    listed, *_ = await tasks.list_tasks(
+        session, actor, project.id, parse_task_query(None), Page(1, 240), only_annotated=False
+    )
+    for task in listed[3::17]:  # gaps in the ids
+        await tasks.delete_task(session, actor, task.id)
+    await session.commit()
+    query = parse_task_query(orjson.dumps({"filters": filters, "ordering": ordering}).decode())
+    number = 1
+    while True:
+        page = Page(number, SIZE)
+        expected = await offset_page(session, project.id, query, page, only_annotated)
+        if not expected:
+            break
+        rows, total, _, _ = await tasks.list_tasks(
+            session, actor, project.id, query, page, only_annotated=only_annotated
+        )
+        assert [t.id for t in rows] == expected, f"page {number}"
+        number += 1
+    assert (number - 2) * SIZE < total <= (number - 1) * SIZE
+    assert total % SIZE, "the last page is partial"
+
+
+async def test_a_page_read_from_the_end_counts_the_rows_its_statement_sees(session, engine):
+    """A total read before another import committed does not shift a page read from the end."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite a reading transaction keeps other writers out")
+    actor, _ = await make_actor(session)
+    project = await make_project(session, actor)
+    await imports.import_tasks(session, actor, project.id, [item(i) for i in range(100)])
+    await session.commit()
+    query = parse_task_query(None)
+    await tasks.list_tasks(session, actor, project.id, query, Page(1, SIZE), only_annotated=False)
+    async with make_sessionmaker(engine)() as other:  # commits while this session holds the project
+        await imports.import_tasks(other, actor, project.id, [item(i) for i in range(100, 110)])
+        await other.commit()
+    page = Page(12, SIZE)
+    rows, *_ = await tasks.list_tasks(session, actor, project.id, query, page, only_annotated=False)
+    assert [t.id for t in rows] == await offset_page(session, project.id, query, page)
