@@ -24,6 +24,7 @@ from app.db.models import (
     Prediction,
     Project,
     ProjectMember,
+    ProjectTotals,
     Task,
     TaskAssignment,
     TaskReservation,
@@ -166,6 +167,10 @@ def holds_slot(task_id: Any) -> Any:
     return reserved | assigned
 
 
+def _worked_by_user(task_id: Any) -> Any:
+    return exists().where(Annotation.task_id == task_id, Annotation.completed_by_id == USER)
+
+
 def ground_truth(task_id: Any) -> Any:
     return exists().where(Annotation.task_id == task_id, Annotation.ground_truth)
 
@@ -226,7 +231,7 @@ def _fresh(form: Form) -> Any:
     return select(Task).where(
         Task.project_id == PROJECT,
         open_task,
-        ~exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == USER),
+        ~_worked_by_user(Task.id),
         has_room(form),
     )
 
@@ -240,10 +245,14 @@ def _last_skip() -> Any:
 
 
 def _skipped(form: Form) -> Any:
-    """Tasks USER skipped and never submitted that still have a slot for them."""
+    """Tasks USER skipped and never submitted that still have a slot for them (found through their
+    own annotations, not a walk of the project's tasks)."""
+    skips = select(Annotation.task_id).where(
+        Annotation.project_id == PROJECT, Annotation.completed_by_id == USER, Annotation.was_cancelled
+    )
     return select(Task).where(
         Task.project_id == PROJECT,
-        _last_skip().is_not(None),
+        Task.id.in_(skips),
         ~exists().where(
             Annotation.task_id == Task.id,
             Annotation.completed_by_id == USER,
@@ -470,25 +479,80 @@ async def queue_counters(
     settings = settings_of(project)
     form = Form.of(settings)
     user_id = actor.user_id
-    if settings.annotation.assignment == "manual":
-        queues = [query for query, _ in _assigned(form.skip_queue is SkipQueue.REQUEUE_TO_ME)]
-    else:
-        queues = [_fresh(form)]
-        if form.skip_queue is SkipQueue.REQUEUE_TO_ME:
-            queues.append(_skipped(form))
-    params = _params(project.id, user_id, now, settings)
-    counts = [await _count(session, query, params) for query in queues]
     worked = await _worked(session, project.id, user_id)
-    left = sum(counts)
     member = await session.scalar(
         select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user_id)
     )
     if await _blocked(session, actor, member, project, settings) is not None:
-        left = 0
-    elif (limit := annotator_limit(settings, project.task_count)) is not None:
+        return {"queue_total": worked, "queue_done": worked, "queue_left": 0}
+    params = _params(project.id, user_id, now, settings)
+    if settings.annotation.assignment == "manual":
+        queues = [query for query, _ in _assigned(form.skip_queue is SkipQueue.REQUEUE_TO_ME)]
+        counts = [await _count(session, query, params) for query in queues]
+    else:
+        counts = [int(await session.scalar(_fresh_count(form), params) or 0)]
+        if form.skip_queue is SkipQueue.REQUEUE_TO_ME:
+            counts.append(await _count(session, _skipped(form), params))
+    left = sum(counts)
+    if (limit := annotator_limit(settings, project.task_count)) is not None:
         left = max(0, min(left, limit - worked))
-    done = worked - sum(counts[1:])
+    done = worked - sum(counts[1:])  # skipped tasks that come back are still to do
     return {"queue_total": done + left, "queue_done": done, "queue_left": left}
+
+
+@cache
+def _fresh_count(form: Form) -> Any:
+    """How many tasks `_fresh(form)` holds, without walking the project's tasks.
+
+    Unlabeled tasks come from the maintained totals; less those USER worked on (their own
+    annotations); less those without room for USER. An unlabeled task has fewer counted users than
+    its overlap, so it is full only through live reservations or assignments of others: a few
+    tasks, checked with the pick's own room test. Under evaluation, labeled ground-truth tasks
+    USER has not worked on are added (they are exempt from the overlap).
+    """
+    unlabeled = (
+        select(func.coalesce(func.sum(ProjectTotals.tasks - ProjectTotals.finished), 0))
+        .where(ProjectTotals.project_id == PROJECT)
+        .scalar_subquery()
+    )
+    worked = (
+        select(func.count(distinct(Annotation.task_id)))
+        .join(Task, Task.id == Annotation.task_id)
+        .where(Annotation.project_id == PROJECT, Annotation.completed_by_id == USER)
+        .where(Task.is_labeled.is_(False))
+        .scalar_subquery()
+    )
+    reserved = select(TaskReservation.task_id).where(
+        TaskReservation.project_id == PROJECT,
+        TaskReservation.user_id != USER,
+        TaskReservation.expires_at > NOW,
+    )
+    assigned = select(TaskAssignment.task_id).where(
+        TaskAssignment.project_id == PROJECT, TaskAssignment.user_id != USER, TaskAssignment.kind == "AN"
+    )
+    full = (
+        select(func.count(Task.id))
+        .where(
+            Task.id.in_(reserved.union(assigned)),
+            Task.project_id == PROJECT,
+            Task.is_labeled.is_(False),
+            ~_worked_by_user(Task.id),
+            ~has_room(form),
+        )
+        .scalar_subquery()
+    )
+    count = unlabeled - worked - full
+    if form.evaluation:
+        truth = aliased(Annotation)
+        labeled_truth = (
+            select(func.count(distinct(truth.task_id)))
+            .join(Task, Task.id == truth.task_id)
+            .where(truth.project_id == PROJECT, truth.ground_truth)
+            .where(Task.is_labeled, ~_worked_by_user(Task.id))
+            .scalar_subquery()
+        )
+        count = count + labeled_truth
+    return select(count)
 
 
 async def _count(session: AsyncSession, query: Any, params: dict[str, Any]) -> int:

@@ -23,6 +23,7 @@ from app.domain.label_stream import (
     check_invariant,
     has_room,
     pause,
+    progress,
     save_draft,
     serve,
     skip,
@@ -234,6 +235,11 @@ class StreamMachine(RuleBasedStateMachine):
     def ground_truth(self, index):
         """A manager records the verified answer of a task (it never fills a slot)."""
         task_id = sorted(self.state.tasks)[index % len(self.state.tasks)]
+        task = self.state.tasks[task_id]
+        if task.has_ground_truth and not has_room(
+            self.settings, self.state, task, self.owner.user_id, self.now
+        ):
+            return  # the earlier ground truth would become a plain annotation of a full task: overfilled by hand
 
         async def call():
             async with self.maker() as session:
@@ -284,6 +290,21 @@ class StreamMachine(RuleBasedStateMachine):
         if self.engine is None:
             return
         assert check_invariant(self.state, self.now, self.settings) == []
+
+    @invariant()
+    def queue_counters_agree(self):
+        """Each user's queue counters (served from maintained counters and small sets) are the model's."""
+        if self.engine is None:
+            return
+
+        async def call():
+            async with self.maker() as session:
+                project = await projects.get_project(session, self.owner, self.project_id)
+                return [await label_stream.queue_counters(session, a, project, self.now) for a in self.actors]
+
+        for actor, counters in zip(self.actors, self.run(call()), strict=True):
+            expected = progress(self.settings, self.state, actor.user_id, self.now)
+            assert counters == {key: expected[key] for key in counters}, actor.user_id
 
     def teardown(self):
         if self.engine is not None:

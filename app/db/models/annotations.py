@@ -21,6 +21,12 @@ class Annotation(Base):
             "ix_annotations_project_id_completed_by_id_task_id", "project_id", "completed_by_id", "task_id"
         ),
         Index(
+            "ix_annotations_project_id_ground_truth",
+            "project_id",
+            postgresql_where=text("ground_truth"),
+            sqlite_where=text("ground_truth"),
+        ),
+        Index(
             "uq_annotations_task_id_ground_truth",
             "task_id",
             unique=True,

@@ -76,13 +76,18 @@ class TaskReservation(Base):
 
 
 class ProjectTotals(Base):
-    """Sums of a project's task counters, kept by triggers on `tasks` (migration 0006) in a few
-    shards per project, so the task list reads them instead of summing every task and concurrent
-    submits rarely wait on the same row. No foreign key: deleting the project deletes them."""
+    """Sums of a project's task counters, kept by triggers on `tasks` (migration 0008) in a few
+    shards per project, so project counters and the task list read them instead of summing every
+    task, and concurrent submits rarely wait on the same row. No foreign key: deleting the project
+    deletes them."""
 
     __tablename__ = "project_totals"
 
     project_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    tasks: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    finished: Mapped[int] = mapped_column(BigInteger, server_default="0")  # labeled tasks
     annotations: Mapped[int] = mapped_column(BigInteger)
+    skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")  # cancelled annotations
     predictions: Mapped[int] = mapped_column(BigInteger)
+    annotated: Mapped[int] = mapped_column(BigInteger, server_default="0")  # tasks with an annotation
