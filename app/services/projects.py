@@ -19,6 +19,7 @@ from app.db.models import (
     Task,
     WorkspaceMember,
 )
+from app.db.models.tasks import TaskBucket
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.domain.label_config import (
     LabelConfig,
@@ -250,6 +251,7 @@ async def delete_project(session: AsyncSession, actor: Actor, project_id: int) -
         enqueue(session, "remove_export_files", folder=folder)
     await session.execute(delete(Project).where(Project.id == project.id))
     await session.execute(delete(ProjectTotals).where(ProjectTotals.project_id == project.id))
+    await session.execute(delete(TaskBucket).where(TaskBucket.project_id == project.id))
 
 
 async def model_versions(session: AsyncSession, actor: Actor, project_id: int) -> dict[str, int]:

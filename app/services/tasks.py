@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models import Annotation, Project, ProjectTotals, Task
+from app.db.models.tasks import TASK_BUCKET, TaskBucket
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_task_data
 from app.domain.pagination import Page, check_in_range
@@ -162,6 +163,59 @@ def _page_ids_from_end(stmt: Select[Task], project_id: int, query: TaskQuery, pa
     return select(ids.subquery().c.id).limit(page.size)
 
 
+def _id_descending(query: TaskQuery) -> bool | None:
+    """The direction of a list ordered by task id first (the default order), else None."""
+    if not query.ordering:
+        return False
+    column, descending = query.ordering[0]
+    return descending if column == "id" else None
+
+
+def _page_ids_by_bucket(project_id: int, descending: bool, page: Page) -> Select[Any]:
+    """`_page_ids` of the whole project in id order, skipping at most one bucket's ids.
+
+    A running sum over the project's buckets, in the list's direction, finds the bucket holding the
+    page's first row and how many rows come before that bucket; the scan starts at the bucket's edge
+    and skips the rest. Buckets and tasks are read by one statement, so they agree even while an
+    import or delete commits meanwhile.
+    """
+    before = func.sum(TaskBucket.tasks).over(order_by=_key(TaskBucket.bucket, descending)) - TaskBucket.tasks
+    buckets = (
+        select(TaskBucket.bucket, TaskBucket.tasks, before.label("before"))
+        .where(TaskBucket.project_id == project_id)
+        .subquery()
+    )
+    start = (
+        select(buckets.c.bucket, buckets.c.before)
+        .where(buckets.c.before + buckets.c.tasks > page.offset)
+        .order_by(_key(buckets.c.bucket, descending))
+        .limit(1)
+        .cte("start")
+    )
+    edge = select((start.c.bucket + int(descending)) * TASK_BUCKET).scalar_subquery()  # lower or upper
+    skip = select(page.offset - start.c.before).scalar_subquery()  # none past the end: SQLite needs 0
+    return (
+        select(Task.id)
+        .where(Task.project_id == project_id, Task.id < edge if descending else Task.id >= edge)
+        .order_by(_key(Task.id, descending))
+        .offset(func.coalesce(skip, 0))
+        .limit(page.size)
+    )
+
+
+def _page_ids_of(
+    stmt: Select[Task], project_id: int, query: TaskQuery, page: Page, whole: bool, total: int
+) -> Select[Any]:
+    """The page's ids by the cheapest exact path: the whole project in id order from its buckets,
+    in another order from its nearer end, anything narrower by a skip from the start."""
+    descending = _id_descending(query)
+    if whole and descending is not None:
+        return _page_ids_by_bucket(project_id, descending, page)
+    if whole and page.rows_after(total) < page.offset:
+        return _page_ids_from_end(stmt, project_id, query, page)
+    return _page_ids(stmt, query, page)
+
+
 async def list_tasks(
     session: AsyncSession,
     actor: Actor,
@@ -174,8 +228,9 @@ async def list_tasks(
     """One page of tasks with the total count and annotation/prediction sums of the filtered set.
 
     Unfiltered, the total and the sums are the project's maintained counters rather than a scan.
-    The page holds exactly the rows `OFFSET` would give, but the rows it skips are read as ids only,
-    and the whole project's pages past the middle are skipped from the end.
+    The page holds exactly the rows `OFFSET` would give, but the rows it skips are read as ids only:
+    the whole project in id order skips at most one bucket of them, in other orders it skips from
+    the nearer end.
     """
     project = await get_project(session, actor, project_id)
     stmt = filtered_tasks(project.id, query, only_annotated=only_annotated)
@@ -196,8 +251,7 @@ async def list_tasks(
         )
         total, annotations, predictions = (await session.execute(counted)).one()
     check_in_range(page, total)
-    from_end = whole and page.rows_after(total) < page.offset
-    ids = _page_ids_from_end(stmt, project.id, query, page) if from_end else _page_ids(stmt, query, page)
+    ids = _page_ids_of(stmt, project.id, query, page, whole, total)
     tasks = await session.scalars(_ordered(select(Task).where(Task.id.in_(ids)), query))
     return list(tasks), total, annotations, predictions
 

@@ -1,15 +1,17 @@
 """Every page of the task list holds exactly the tasks `ORDER BY ... OFFSET ... LIMIT` gives,
-however the list reads it (by id first, from the nearer end)."""
+however the list reads it (by id first, from the nearer end, from the project's id buckets)."""
 
 import orjson
 import pytest
+from sqlalchemy import func, select
 
 from app.db.engine import make_sessionmaker
 from app.db.models import Task
+from app.db.models.tasks import TASK_BUCKET, TaskBucket
 from app.domain.pagination import Page
 from app.domain.task_import import TaskItem
-from app.domain.task_query import parse_task_query
-from app.services import imports, tasks
+from app.domain.task_query import TaskQuery, parse_task_query
+from app.services import imports, projects, tasks
 from app.services.tasks import _ordered, filtered_tasks
 from tests.factories import make_actor, make_project
 
@@ -79,18 +81,81 @@ async def test_every_page_is_the_offset_page(session, ordering, filters, only_an
     assert total % SIZE, "the last page is partial"
 
 
-async def test_a_page_read_from_the_end_counts_the_rows_its_statement_sees(session, engine):
-    """A total read before another import committed does not shift a page read from the end."""
+async def test_id_ordered_pages_across_buckets_are_the_offset_pages(session):
+    """Pages found from the id buckets, over several buckets with another project's ids between
+    them, tasks deleted inside buckets, and one bucket emptied of this project's tasks."""
+    actor, _ = await make_actor(session)
+    project = await make_project(session, actor)
+    other = await make_project(session, actor)
+    ids: list[int] = []
+    for batch in range(6):
+        result = await imports.import_tasks(session, actor, project.id, [item(i) for i in range(1500)])
+        ids += result.task_ids
+        await imports.import_tasks(session, actor, other.id, [item(i) for i in range(700 + batch)])
+    emptied = [i for i in ids if i // TASK_BUCKET == 1]
+    holes = ids[5::13] + ids[TASK_BUCKET - 40 : TASK_BUCKET + 40] + emptied
+    await tasks.delete_tasks(
+        session, actor, project.id, TaskQuery(selected_all=False, selected_ids=tuple(holes))
+    )
+    await session.commit()
+    assert len({i // TASK_BUCKET for i in ids}) >= 4, "the project spans several buckets"
+    for ordering in ([], ["tasks:id"], ["-tasks:id"], ["-tasks:id", "tasks:data.group"]):
+        query = parse_task_query(orjson.dumps({"ordering": ordering}).decode())
+        for size in (97, TASK_BUCKET + 3):
+            number = 1
+            while expected := await offset_page(session, project.id, query, page := Page(number, size)):
+                rows, *_ = await tasks.list_tasks(
+                    session, actor, project.id, query, page, only_annotated=False
+                )
+                assert [t.id for t in rows] == expected, f"{ordering} page {number} of {size}"
+                number += 1
+
+
+async def test_buckets_count_each_projects_tasks_by_id(session):
+    """The triggers keep task_buckets equal to the tasks grouped by id // TASK_BUCKET, through
+    imports and deletes; deleting a project removes its buckets."""
+    actor, _ = await make_actor(session)
+    project = await make_project(session, actor)
+    other = await make_project(session, actor)
+    for _ in range(3):
+        await imports.import_tasks(session, actor, project.id, [item(i) for i in range(2000)])
+        await imports.import_tasks(session, actor, other.id, [item(i) for i in range(900)])
+    listed, *_ = await tasks.list_tasks(
+        session, actor, project.id, parse_task_query(None), Page(1, 6000), only_annotated=False
+    )
+    await tasks.delete_task(session, actor, listed[7].id)
+    await tasks.delete_tasks(
+        session,
+        actor,
+        project.id,
+        TaskQuery(selected_all=False, selected_ids=tuple(t.id for t in listed[100::3])),
+    )
+    bucket = (Task.id // TASK_BUCKET).label("bucket")
+    grouped = select(Task.project_id, bucket, func.count()).group_by(Task.project_id, bucket)
+    kept = select(TaskBucket.project_id, TaskBucket.bucket, TaskBucket.tasks).where(TaskBucket.tasks > 0)
+    assert {tuple(r) for r in await session.execute(kept)} == {
+        tuple(r) for r in await session.execute(grouped)
+    }
+    await projects.delete_project(session, actor, other.id)
+    assert set(await session.scalars(select(TaskBucket.project_id))) == {project.id}
+
+
+@pytest.mark.parametrize("ordering", [[], ["-tasks:id"], ["tasks:inner_id"]])
+async def test_a_page_counts_the_rows_its_statement_sees(session, engine, ordering):
+    """A total read before another import and delete committed does not shift a page read from the
+    end or from the id buckets."""
     if engine.dialect.name != "postgresql":
         pytest.skip("on SQLite a reading transaction keeps other writers out")
     actor, _ = await make_actor(session)
     project = await make_project(session, actor)
-    await imports.import_tasks(session, actor, project.id, [item(i) for i in range(100)])
+    result = await imports.import_tasks(session, actor, project.id, [item(i) for i in range(100)])
     await session.commit()
-    query = parse_task_query(None)
+    query = parse_task_query(orjson.dumps({"ordering": ordering}).decode())
     await tasks.list_tasks(session, actor, project.id, query, Page(1, SIZE), only_annotated=False)
     async with make_sessionmaker(engine)() as other:  # commits while this session holds the project
         await imports.import_tasks(other, actor, project.id, [item(i) for i in range(100, 110)])
+        holes = TaskQuery(selected_all=False, selected_ids=tuple(result.task_ids[20:23]))
+        await tasks.delete_tasks(other, actor, project.id, holes)
         await other.commit()
     page = Page(12, SIZE)
     rows, *_ = await tasks.list_tasks(session, actor, project.id, query, page, only_annotated=False)

@@ -91,3 +91,19 @@ class ProjectTotals(Base):
     skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")  # cancelled annotations
     predictions: Mapped[int] = mapped_column(BigInteger)
     annotated: Mapped[int] = mapped_column(BigInteger, server_default="0")  # tasks with an annotation
+
+
+TASK_BUCKET = 4096  # ids per task_buckets row; migration 0009's triggers divide by the same number
+
+
+class TaskBucket(Base):
+    """How many of a project's tasks have ids in one run of `TASK_BUCKET` ids (bucket = id //
+    TASK_BUCKET), kept by triggers on `tasks` (migration 0009): summing a project's few hundred
+    buckets finds where its Nth task lies, so a page of the id-ordered list skips at most one
+    bucket's ids. No foreign key: deleting the project deletes them."""
+
+    __tablename__ = "task_buckets"
+
+    project_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tasks: Mapped[int] = mapped_column(Integer)
