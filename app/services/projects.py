@@ -17,9 +17,9 @@ from app.db.models import (
     ProjectMember,
     ProjectTotals,
     Task,
+    TaskBucket,
     WorkspaceMember,
 )
-from app.db.models.tasks import TaskBucket
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.domain.label_config import (
     LabelConfig,

@@ -10,8 +10,7 @@ from sqlalchemy import Select, and_, bindparam, case, delete, distinct, func, or
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Annotation, Project, ProjectTotals, Task
-from app.db.models.tasks import TASK_BUCKET, TaskBucket
+from app.db.models import TASK_BUCKET, Annotation, Project, ProjectTotals, Task, TaskBucket
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_task_data
 from app.domain.pagination import Page, check_in_range

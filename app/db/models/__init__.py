@@ -5,9 +5,10 @@ from app.db.models.annotations import Annotation, Draft, Prediction, Review
 from app.db.models.export_snapshots import ExportFormat, ExportSnapshot
 from app.db.models.imports import ProjectImport
 from app.db.models.projects import Project, ProjectMember
-from app.db.models.tasks import ProjectTotals, Task, TaskAssignment, TaskReservation
+from app.db.models.tasks import TASK_BUCKET, ProjectTotals, Task, TaskAssignment, TaskBucket, TaskReservation
 
 __all__ = [
+    "TASK_BUCKET",
     "Annotation",
     "ApiToken",
     "Draft",
@@ -23,6 +24,7 @@ __all__ = [
     "Review",
     "Task",
     "TaskAssignment",
+    "TaskBucket",
     "TaskReservation",
     "User",
     "Workspace",
