@@ -54,14 +54,18 @@ async def tokens_of(database_url: str, user_ids: list[int]) -> list[str]:
     return [keys[u] for u in user_ids]
 
 
-async def annotator(
-    url: str, token: str, project: int, until: float, pause: float, stats: dict[str, Any]
-) -> None:
+def client(url: str, token: str) -> httpx.AsyncClient:
     # idle connections are dropped before the server's 5 s keep-alive closes them under a pause
     limits = httpx.Limits(keepalive_expiry=2)
-    async with httpx.AsyncClient(
+    return httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60, limits=limits
-    ) as http:
+    )
+
+
+async def annotator(
+    http: httpx.AsyncClient, project: int, until: float, pause: float, stats: dict[str, Any]
+) -> None:
+    async with http:
         await asyncio.sleep(random.uniform(0, pause))  # paced annotators start spread out, not at once
         while time.monotonic() < until:
             started = time.perf_counter()
@@ -111,13 +115,18 @@ def run_mode(
     """One timed run: saturation (no pause) or paced (the whole crowd offers `rate` cycles/s)."""
     pause = len(tokens) / rate if mode == "paced" else 0.0
     stats: dict[str, Any] = {"next": [], "submit": [], "statuses": {}}
-    until = time.monotonic() + seconds
-    started = time.perf_counter()
+    timing: dict[str, float] = {}
 
     async def crowd() -> None:
-        await asyncio.gather(*(annotator(url, t, project, until, pause, stats) for t in tokens))
+        # clients are built before the clock starts: building one blocks the loop for tens of ms on
+        # a slow CPU, which would hold back annotators whose start time has come and send them at once
+        clients = [client(url, token) for token in tokens]
+        timing["until"] = time.monotonic() + seconds
+        timing["started"] = time.perf_counter()
+        await asyncio.gather(*(annotator(http, project, timing["until"], pause, stats) for http in clients))
 
     asyncio.run(crowd())
+    started = timing["started"]
     elapsed = time.perf_counter() - started
     return {
         "mode": mode,
