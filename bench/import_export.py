@@ -38,6 +38,36 @@ def import_batches(http: httpx.Client, project: int, n: int, batch: int = 1000) 
     return {"tasks": n, "seconds": round(seconds, 2), "tasks_per_s": round(n / seconds)}
 
 
+def import_file_job(http: httpx.Client, n: int) -> dict[str, Any]:
+    """One JSON file of `n` tasks uploaded to a new project; past the server's sync limit it is answered
+    as a job, polled to the end."""
+    project = http.post("/api/projects", json={"title": "upload", "label_config": CONFIG}).json()["id"]
+    body = json.dumps([task(i) for i in range(n)]).encode()
+    started = time.perf_counter()
+    response = http.post(f"/api/projects/{project}/import", files={"file": ("tasks.json", body)})
+    response.raise_for_status()
+    answered = time.perf_counter() - started
+    status = {"status": "completed"}
+    if job := response.json().get("import"):
+        while (status := http.get(f"/api/projects/{project}/imports/{job}").json())["status"] not in (
+            "completed",
+            "failed",
+        ):
+            time.sleep(0.5)
+    seconds = time.perf_counter() - started
+    return {
+        "tasks": n,
+        "tasks_in_project": http.get(f"/api/projects/{project}").json()["task_number"],
+        "file_mb": round(len(body) / 1024**2, 1),
+        "as_job": bool(job),
+        "answered_s": round(answered, 2),
+        "seconds": round(seconds, 2),
+        "status": status["status"],
+        "error": status.get("error") or None,
+        "tasks_per_s": round(n / seconds),
+    }
+
+
 class MemoryWatch:
     """Samples the server's RSS while an export runs."""
 
@@ -118,6 +148,8 @@ def main() -> None:
                 "tasks": args.tasks,
                 "import_json_batches_of_1000": import_batches(http, project, args.tasks),
             }
+            if not args.only:
+                figures["import_file_job"] = import_file_job(http, args.tasks)
             for kind in () if args.only else ("JSON", "CSV"):
                 figures[f"export_{kind.lower()}"] = export(
                     http, project, kind, quorum.process.pid, args.tasks

@@ -31,3 +31,5 @@ def test_label_stream_benchmark_runs_and_finds_no_violations():
 def test_import_export_benchmark_runs():
     figures = bench("bench.import_export", "--tasks", "2000", "--pages", "3")
     assert figures["tasks"] == 2000
+    upload = figures["import_file_job"]
+    assert (upload["status"], upload["tasks_in_project"]) == ("completed", 2000), upload
