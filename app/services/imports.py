@@ -241,15 +241,13 @@ async def create_import(
     return job
 
 
-async def download_import(
-    session: AsyncSession, actor: Actor, project_id: int, url: str, limits: outbound.Limits, folder: Path
-) -> tuple[Path, str]:
-    """Fetch a URL import for a manager of the project into `folder`, under a name of our choosing.
+async def download_import(url: str, limits: outbound.Limits, folder: Path) -> tuple[Path, str]:
+    """Fetch a URL import into `folder`, under a name of our choosing.
 
-    Returns the stored file and the name that tells its format. The permission check comes first,
-    so only those who may import can make the server send a request.
+    Returns the stored file and the name that tells its format. The caller checks first that the
+    actor may import, so only they can make the server send a request; no database connection is
+    needed meanwhile.
     """
-    await get_managed_project(session, actor, project_id)
     folder.mkdir(parents=True, exist_ok=True)
     part = folder / f"{uuid.uuid4().hex}.part"
     fetched = await outbound.download(limits, url, part)

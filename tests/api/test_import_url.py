@@ -5,6 +5,7 @@ allow it (`outbound_allow_private`, or an allow-list); the refusal tests use the
 check that the server never saw a request.
 """
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,6 +16,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.domain.roles import Role
@@ -73,6 +76,16 @@ def slow(first_byte_after: float, drip: float = 0.0) -> Route:
             handler.wfile.write(b" ")
             handler.wfile.flush()
             time.sleep(drip)
+
+    return route
+
+
+def late(after: float, body: bytes) -> Route:
+    """A whole JSON body, sent only after `after` seconds."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(after)
+        send(200, body)(handler)
 
     return route
 
@@ -181,6 +194,31 @@ async def test_query_parameter_multipart_field_and_formats(team, files, open_cli
     page = (await team.client.get(f"/api/tasks?project={pid}&page_size=100", headers=headers)).json()
     texts = [t["data"]["review_text"] for t in page["tasks"]]
     assert texts == ["great", "with, comma", "by type", "fine", "l1", "l2", "from a url", "second"]
+
+
+async def test_a_slow_download_holds_no_transaction(team, files, open_client, engine: AsyncEngine):
+    """While a URL import waits on a slow server, other writes go through at once (on SQLite the write
+    lock is free) and no connection sits idle in a transaction."""
+    files.routes["/late.json"] = late(3.0, orjson.dumps(TASKS))
+    pid = await project_id(team)
+    pending = asyncio.create_task(import_url(open_client, team, pid, files.url("/late.json")))
+    while files.hits != ["/late.json"]:
+        await asyncio.sleep(0.05)
+    started = time.monotonic()
+    assert (await create(team)).status_code == 201
+    assert time.monotonic() - started < 1.5
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            idle = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND state = 'idle in transaction'"
+                )
+            )
+        assert idle == 0
+    response = await pending
+    assert response.status_code == 201, response.text
+    assert response.json()["task_count"] == 2
 
 
 async def test_unknown_format_is_400_and_leaves_no_file(team, files, open_client, settings):

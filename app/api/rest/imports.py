@@ -15,7 +15,7 @@ from app.db.models import ProjectImport
 from app.domain.errors import Invalid
 from app.domain.task_import import TaskItem, items_from_json, iter_items
 from app.services import imports, outbound, predictions
-from app.services.projects import config_of, get_project
+from app.services.projects import config_of, get_managed_project, get_project
 from app.services.shapes import iso
 
 router = APIRouter(tags=["import"])
@@ -102,11 +102,17 @@ async def _import_files(
 async def _import_url(
     request: Request, session: Session, actor: CurrentActor, project_id: Id, url: str
 ) -> Response:
-    """Download, then import like an upload of that file: at once, or as a job when large."""
+    """Download, then import like an upload of that file: at once, or as a job when large.
+
+    Only those who may import make the server send a request. Nothing is written before the
+    download, so that transaction ends first: a slow server then holds no database connection (nor,
+    on SQLite, the write lock) for the minutes a download may take.
+    """
     settings = settings_of(request)
-    path, name = await imports.download_import(
-        session, actor, project_id, url, outbound.limits_from(settings), settings.data_dir / "imports"
-    )
+    await get_managed_project(session, actor, project_id)
+    await session.commit()
+    limits = outbound.limits_from(settings)
+    path, name = await imports.download_import(url, limits, settings.data_dir / "imports")
     if path.stat().st_size > settings.import_sync_bytes:
         return await _as_job(request, session, actor, project_id, path, name)
     try:
