@@ -3,44 +3,21 @@
 Each call runs in its own committed transaction, as a runner's job units do.
 """
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import update
 
-from app.db.base import utcnow
 from app.db.engine import make_sessionmaker
 from app.db.models import ExportFormat, ExportSnapshot
 from app.domain.errors import Conflict
 from app.services import export_snapshots
-from app.services.jobs import take_pending
-from app.workers.export_snapshots import run_export_snapshot
-from app.workers.queue import InProcessQueue
-from app.workers.settings import FUNCTIONS
-from tests.workers.test_export_snapshots import project_with_snapshot
+from tests.workers.test_export_snapshots import (
+    expire_lease,
+    in_unit,
+    project_with_snapshot,
+    snapshot_with_conversion,
+    stored,
+)
 
 pytestmark = pytest.mark.core
-
-
-async def in_unit(units, call, *args):
-    """`call(session, *args)` in a transaction of its own, committed when it returns."""
-    async with units() as session:
-        result = await call(session, *args)
-        await session.commit()
-    return result
-
-
-async def stored(units, model, row_id):
-    async with units() as session:
-        return await session.get_one(model, row_id)
-
-
-async def expire_lease(units, model, row_id):
-    """The runner holding it is too slow: its lease ran out without its knowing."""
-    async with units() as session:
-        past = utcnow() - timedelta(seconds=1)
-        await session.execute(update(model).where(model.id == row_id).values(lease_until=past))
-        await session.commit()
 
 
 async def nothing(*_args):
@@ -81,16 +58,8 @@ async def test_a_runner_whose_snapshot_was_taken_over_cannot_renew_fail_or_finis
 async def test_a_runner_whose_conversion_was_taken_over_cannot_renew_fail_or_finish_it(
     session, engine, tmp_path
 ):
-    actor, project, export_id = await project_with_snapshot(session, tmp_path, n=3)
-    units = make_sessionmaker(engine)
-    queue = InProcessQueue(units, FUNCTIONS)
-    assert await run_export_snapshot(queue.ctx, export_id) == "exported 3 tasks"
-    converted = await export_snapshots.convert_snapshot(
-        session, actor, project.id, export_id, export_type="CSV"
-    )
-    format_id = converted.id
-    await session.commit()
-    take_pending(session)
+    c = await snapshot_with_conversion(session, engine, tmp_path)
+    units, format_id = c.units, c.format_id
     slow = await in_unit(units, export_snapshots.claim_conversion, format_id)
     await expire_lease(units, ExportFormat, format_id)
     fast = await in_unit(units, export_snapshots.claim_conversion, format_id)

@@ -1,6 +1,7 @@
 """Snapshot builds whose runner died are started again by a restarted arq worker; a live one is left alone;
 a runner that lost its build (deleted, or taken over) steps aside and takes back what it wrote."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,10 +11,12 @@ from arq import create_pool
 from arq.connections import RedisSettings
 from arq.worker import Worker
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.db.base import utcnow
 from app.db.engine import make_sessionmaker
 from app.db.models import ExportFormat, ExportSnapshot
+from app.domain.roles import Actor
 from app.domain.task_import import TaskItem
 from app.services import export_snapshots, imports
 from app.services.export_snapshots.builds import part_of
@@ -129,15 +132,17 @@ async def test_a_second_runner_steps_aside_while_the_lease_is_live(session, engi
     assert (snapshot.status, snapshot.tasks_done, snapshot.tasks_total) == ("completed", 1500, 1500)
 
 
-async def claimed(units, claim, row_id):
-    """A runner's claim, committed, as the job's first unit of work does."""
+async def in_unit(units, call, *args):
+    """`call(session, *args)` in a transaction of its own, committed when it returns, as a runner's
+    job units do."""
     async with units() as session:
-        build = await claim(session, row_id)
+        result = await call(session, *args)
         await session.commit()
-    return build
+    return result
 
 
 async def expire_lease(units, model, row_id):
+    """The runner holding it is too slow: its lease ran out without its knowing."""
     async with units() as session:
         past = utcnow() - timedelta(seconds=1)
         await session.execute(update(model).where(model.id == row_id).values(lease_until=past))
@@ -149,6 +154,30 @@ async def stored(units, model, row_id):
         return await session.get(model, row_id)
 
 
+@dataclass
+class Conversion:
+    actor: Actor
+    project_id: int
+    export_id: int
+    format_id: int
+    units: async_sessionmaker
+    queue: InProcessQueue
+
+
+async def snapshot_with_conversion(session, engine, tmp_path) -> Conversion:
+    """A built snapshot of three tasks and a CSV conversion of it asked for but not yet claimed."""
+    actor, project, export_id = await project_with_snapshot(session, tmp_path, n=3)
+    units = make_sessionmaker(engine)
+    queue = InProcessQueue(units, FUNCTIONS)
+    assert await run_export_snapshot(queue.ctx, export_id) == "exported 3 tasks"
+    converted = await export_snapshots.convert_snapshot(
+        session, actor, project.id, export_id, export_type="CSV"
+    )
+    await session.commit()
+    take_pending(session)
+    return Conversion(actor, project.id, export_id, converted.id, units, queue)
+
+
 @pytest.mark.core
 @pytest.mark.parametrize("n", [3, 1500], ids=["lost-at-finish", "lost-at-progress"])
 async def test_a_runner_whose_snapshot_was_taken_over_steps_aside_and_removes_its_file(
@@ -157,9 +186,9 @@ async def test_a_runner_whose_snapshot_was_taken_over_steps_aside_and_removes_it
     _, _, export_id = await project_with_snapshot(session, tmp_path, n=n)
     units = make_sessionmaker(engine)
     queue = InProcessQueue(units, FUNCTIONS)
-    slow = await claimed(units, export_snapshots.claim_snapshot, export_id)
+    slow = await in_unit(units, export_snapshots.claim_snapshot, export_id)
     await expire_lease(units, ExportSnapshot, export_id)
-    fast = await claimed(units, export_snapshots.claim_snapshot, export_id)
+    fast = await in_unit(units, export_snapshots.claim_snapshot, export_id)
 
     assert await build_snapshot(queue.ctx, slow) == "deleted or taken over"
     assert not slow.path.exists()
@@ -177,25 +206,16 @@ async def test_a_runner_whose_snapshot_was_taken_over_steps_aside_and_removes_it
 async def test_a_runner_whose_conversion_was_taken_over_steps_aside_and_removes_its_file(
     session, engine, tmp_path
 ):
-    actor, project, export_id = await project_with_snapshot(session, tmp_path, n=3)
-    units = make_sessionmaker(engine)
-    queue = InProcessQueue(units, FUNCTIONS)
-    assert await run_export_snapshot(queue.ctx, export_id) == "exported 3 tasks"
-    converted = await export_snapshots.convert_snapshot(
-        session, actor, project.id, export_id, export_type="CSV"
-    )
-    format_id = converted.id
-    await session.commit()
-    take_pending(session)
-    slow = await claimed(units, export_snapshots.claim_conversion, format_id)
-    await expire_lease(units, ExportFormat, format_id)
-    fast = await claimed(units, export_snapshots.claim_conversion, format_id)
+    c = await snapshot_with_conversion(session, engine, tmp_path)
+    slow = await in_unit(c.units, export_snapshots.claim_conversion, c.format_id)
+    await expire_lease(c.units, ExportFormat, c.format_id)
+    fast = await in_unit(c.units, export_snapshots.claim_conversion, c.format_id)
 
-    assert await build_conversion(queue.ctx, slow) == "deleted or taken over"
+    assert await build_conversion(c.queue.ctx, slow) == "deleted or taken over"
     assert not slow.path.exists()
     assert not part_of(slow.path).exists()
-    assert await build_conversion(queue.ctx, fast) == "converted"
-    converted = await stored(units, ExportFormat, format_id)
+    assert await build_conversion(c.queue.ctx, fast) == "converted"
+    converted = await stored(c.units, ExportFormat, c.format_id)
     assert (converted.status, converted.file_path) == ("completed", str(fast.path))
     assert fast.path.is_file()
 
@@ -215,7 +235,7 @@ async def test_a_snapshot_deleted_while_it_builds_leaves_no_folder(session, engi
     actor, project, export_id = await project_with_snapshot(session, tmp_path, n=n)
     units = make_sessionmaker(engine)
     queue = InProcessQueue(units, FUNCTIONS)
-    build = await claimed(units, export_snapshots.claim_snapshot, export_id)
+    build = await in_unit(units, export_snapshots.claim_snapshot, export_id)
     await delete_while_claimed(session, queue, actor, project.id, export_id)
 
     assert await build_snapshot(queue.ctx, build) == "deleted or taken over"
@@ -224,18 +244,9 @@ async def test_a_snapshot_deleted_while_it_builds_leaves_no_folder(session, engi
 
 @pytest.mark.core
 async def test_a_snapshot_deleted_while_it_converts_leaves_no_folder(session, engine, tmp_path):
-    actor, project, export_id = await project_with_snapshot(session, tmp_path, n=3)
-    units = make_sessionmaker(engine)
-    queue = InProcessQueue(units, FUNCTIONS)
-    assert await run_export_snapshot(queue.ctx, export_id) == "exported 3 tasks"
-    converted = await export_snapshots.convert_snapshot(
-        session, actor, project.id, export_id, export_type="CSV"
-    )
-    format_id = converted.id
-    await session.commit()
-    take_pending(session)
-    build = await claimed(units, export_snapshots.claim_conversion, format_id)
-    await delete_while_claimed(session, queue, actor, project.id, export_id)
+    c = await snapshot_with_conversion(session, engine, tmp_path)
+    build = await in_unit(c.units, export_snapshots.claim_conversion, c.format_id)
+    await delete_while_claimed(session, c.queue, c.actor, c.project_id, c.export_id)
 
-    assert await build_conversion(queue.ctx, build) == "deleted or taken over"
+    assert await build_conversion(c.queue.ctx, build) == "deleted or taken over"
     assert not build.path.parent.exists()
