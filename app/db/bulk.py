@@ -32,11 +32,17 @@ async def copy_rows(
     if connection.dialect.name != "postgresql":
         await session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    json_columns = {i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)}
-    encoded = [
-        tuple(orjson.dumps(v).decode() if i in json_columns else v for i, v in enumerate(row)) for row in rows
-    ]
+    json_columns = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    encoded = [_json_encoded(row, json_columns) for row in rows]
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     await driver.copy_records_to_table(table.name, records=encoded, columns=list(columns))
+
+
+def _json_encoded(row: tuple[Any, ...], json_columns: list[int]) -> list[Any]:
+    """The row with its JSON columns as text, the form COPY takes them in; the rest as they are."""
+    values = list(row)
+    for i in json_columns:
+        values[i] = orjson.dumps(values[i]).decode()
+    return values
