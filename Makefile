@@ -35,7 +35,8 @@ test: lint
 	QUORUM_TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider
 
 bench: install
-	$(BIN)/python bench/import_export.py
+	$(BIN)/python -m bench.import_export --tasks 100000
+	$(BIN)/python -m bench.label_stream --tasks 100000
 
 clean:
 	rm -rf $(VENV) web/node_modules web/static/vendor
