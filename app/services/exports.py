@@ -62,6 +62,11 @@ class ExportRequest:
     all_tasks: bool
     ids: tuple[int, ...] = ()
     only_ground_truth: bool = False
+    # Label Studio's task filters, each "only", "exclude" or None: tasks with a submitted annotation,
+    # labeled tasks, tasks with a skip
+    annotated: str | None = None
+    finished: str | None = None
+    skipped: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +89,24 @@ async def prepare_export(session: AsyncSession, actor: Actor, request: ExportReq
     return PreparedExport(request, writer, f"project-{project.id}-at-{stamp}.{writer.extension}")
 
 
-def _task_query(request: ExportRequest, after: int) -> Any:
-    query = select(*TASK_COLUMNS).where(Task.project_id == request.project_id, Task.id > after)
+def task_conditions(request: ExportRequest) -> list[Any]:
+    """Which of the project's tasks the export holds, as conditions the database applies."""
+    conditions: list[Any] = [Task.project_id == request.project_id]
     if not request.all_tasks:
-        query = query.where(Task.total_annotations + Task.cancelled_annotations > 0)
+        conditions.append(Task.total_annotations + Task.cancelled_annotations > 0)
     if request.ids:
-        query = query.where(Task.id.in_(request.ids))
+        conditions.append(Task.id.in_(request.ids))
+    kinds = (
+        (request.annotated, Task.total_annotations > 0),
+        (request.finished, Task.is_labeled.is_(True)),
+        (request.skipped, Task.cancelled_annotations > 0),
+    )
+    conditions += [has if mode == "only" else ~has for mode, has in kinds if mode is not None]
+    return conditions
+
+
+def _task_query(request: ExportRequest, after: int) -> Any:
+    query = select(*TASK_COLUMNS).where(*task_conditions(request), Task.id > after)
     return query.order_by(Task.id).limit(BATCH)
 
 

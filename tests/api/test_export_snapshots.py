@@ -151,8 +151,11 @@ async def test_task_filters(team):
     pid, ids = await annotated_project(team)
 
     async def task_ids(task_filter_options):
+        """The snapshot's tasks; its progress counts only those the filters keep."""
         snapshot = await built(team, pid, task_filter_options=task_filter_options)
-        return [t["id"] for t in (await download(team, pid, snapshot["id"])).json()]
+        kept = [t["id"] for t in (await download(team, pid, snapshot["id"])).json()]
+        assert snapshot["progress"] == {"tasks_done": len(kept), "tasks_total": len(kept)}
+        return kept
 
     assert await task_ids({}) == ids
     assert await task_ids({"only_with_annotations": True}) == ids[:2]

@@ -134,11 +134,14 @@ async def claim_snapshot(session: AsyncSession, snapshot_id: int) -> SnapshotBui
         return None
     options = _stored_options(snapshot)
     request = exports.ExportRequest(
-        project_id=snapshot.project_id, export_type="JSON", all_tasks=not options.only_with_annotations
+        project_id=snapshot.project_id,
+        export_type="JSON",
+        all_tasks=not options.only_with_annotations,
+        annotated=options.annotated,
+        finished=options.finished,
+        skipped=options.skipped,
     )
-    total = select(func.count(Task.id)).where(Task.project_id == snapshot.project_id)
-    if options.only_with_annotations:
-        total = total.where(Task.total_annotations + Task.cancelled_annotations > 0)
+    total = select(func.count(Task.id)).where(*exports.task_conditions(request))
     snapshot.tasks_total = await session.scalar(total)
     snapshot.tasks_done = 0
     users: dict[int, dict[str, Any]] = {}
@@ -172,9 +175,7 @@ async def write_snapshot(
         async with aclosing(exports.task_batches(sessionmaker, build.request)) as batches:
             async for tasks in batches:
                 for task in tasks:
-                    shaped = shape_task(task, build.options, build.users, counters)
-                    if shaped is not None:
-                        out.write(writer.write(shaped))
+                    out.write(writer.write(shape_task(task, build.options, build.users, counters)))
                 read += len(tasks)
                 await progress(read)
         out.write(writer.finish())

@@ -23,13 +23,6 @@ class SnapshotOptions:
     predictions_only_id: bool = False
     completed_by_only_id: bool = False
 
-    def keeps_task(self, task: dict[str, Any]) -> bool:
-        return (
-            _mode_keeps(self.annotated, task["total_annotations"] > 0)
-            and _mode_keeps(self.finished, bool(task["is_labeled"]))
-            and _mode_keeps(self.skipped, task["cancelled_annotations"] > 0)
-        )
-
     def keeps_annotation(self, annotation: dict[str, Any]) -> bool:
         """Kinds are or-ed, as in Label Studio; with every kind turned off no annotation is kept."""
         skipped, ground_truth = annotation["was_cancelled"], annotation["ground_truth"]
@@ -59,10 +52,6 @@ class SnapshotOptions:
                 "annotations__completed_by": {"only_id": self.completed_by_only_id},
             },
         }
-
-
-def _mode_keeps(mode: str | None, has: bool) -> bool:
-    return mode is None or (mode == "only") == has
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
@@ -138,10 +127,9 @@ class Counters:
 
 def shape_task(
     task: dict[str, Any], options: SnapshotOptions, users: dict[int, dict[str, Any]], counters: Counters
-) -> dict[str, Any] | None:
-    """A task of the JSON export as the options ask, counted; None when the task filters leave it out."""
-    if not options.keeps_task(task):
-        return None
+) -> dict[str, Any]:
+    """A task of the JSON export as the options ask, counted (the task filters were applied by the
+    database)."""
     annotations = [a for a in task["annotations"] if options.keeps_annotation(a)]
     if not options.completed_by_only_id:
         for a in annotations:
