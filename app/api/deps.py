@@ -29,8 +29,9 @@ Session = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 # Path ids as the database stores them: past these a value names nothing and the driver would refuse
 # it, so it is a 400 naming the parameter rather than a database error.
+MAX_BIG_ID = 2**63 - 1
 Id = Annotated[int, Path(le=2**31 - 1)]
-BigId = Annotated[int, Path(le=2**63 - 1)]  # task ids
+BigId = Annotated[int, Path(le=MAX_BIG_ID)]  # task ids
 
 
 def settings_of(request: Request) -> Settings:
@@ -129,13 +130,17 @@ def flag(value: str | None, default: bool = False) -> bool:
 
 
 def int_list(values: list[str]) -> list[int]:
-    """Ids from repeated keys (`ids=1&ids=2`) or comma lists (`ids=1,2`)."""
+    """Ids from repeated keys (`ids=1&ids=2`) or comma lists (`ids=1,2`); checked here, since a
+    streamed answer (an export) has begun before the database sees them."""
     out = []
     for value in values:
         for part in value.split(","):
             if part.strip():
                 try:
-                    out.append(int(part))
+                    number = int(part)
                 except ValueError:
-                    raise Invalid(f"'{part}' is not an id", field="ids") from None
+                    number = -1
+                if not 0 < number <= MAX_BIG_ID:
+                    raise Invalid(f"'{part}' is not an id", field="ids")
+                out.append(number)
     return out

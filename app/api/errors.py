@@ -5,6 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from app.domain.errors import QuorumError
@@ -36,6 +37,22 @@ def http_error(_: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+def _overflowed(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, OverflowError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def driver_error(request: Request, exc: Exception) -> Response:
+    """A number from the request (a path, query or body id) past what the database's column holds
+    reaches the driver as an overflow: the client's mistake, a 400, on every route and database."""
+    if _overflowed(exc):
+        return JSONResponse({"detail": "A number in the request is out of range."}, status_code=400)
+    return unexpected_error(request, exc)
+
+
 def unexpected_error(_: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse({"detail": "Internal error; it has been logged."}, status_code=500)
@@ -45,4 +62,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(QuorumError, quorum_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(DBAPIError, driver_error)
+    app.add_exception_handler(OverflowError, driver_error)
     app.add_exception_handler(Exception, unexpected_error)

@@ -89,3 +89,21 @@ async def test_an_id_past_the_databases_integer_range_is_a_400_naming_it(team):
     ):
         response = await team.client.get(path, headers=team.headers())
         assert (response.status_code, response.json()["field"]) == (400, name), path
+
+
+async def test_a_number_past_the_databases_range_anywhere_in_the_request_is_a_400(team):
+    """Query and body ids reach the driver, which overflows: a 400, never a 500, on either database;
+    export ids are checked before the streamed answer begins."""
+    pid = (await team.client.post("/api/projects", json={"title": "t"}, headers=team.headers())).json()["id"]
+    big = 2**70
+    requests = (
+        ("GET", f"/api/tasks?project={big}", None),
+        ("GET", f"/api/predictions?project={big}", None),
+        ("POST", f"/api/projects/{pid}/members", {"user": big}),
+        ("POST", f"/api/projects/{pid}/tasks/assignees", {"users": [big], "type": "AN"}),
+    )
+    for method, path, body in requests:
+        response = await team.client.request(method, path, json=body, headers=team.headers())
+        assert response.status_code == 400, (path, response.text)
+    response = await team.client.get(f"/api/projects/{pid}/export?ids={big}", headers=team.headers())
+    assert (response.status_code, response.json()["field"]) == (400, "ids")
