@@ -112,8 +112,18 @@ def _lost(kind: str, row_id: int) -> Conflict:
     return Conflict(f"{kind} {row_id} was deleted, finished or taken over by another runner meanwhile")
 
 
-def _release(row: ExportSnapshot | ExportFormat) -> None:
+async def _settle(
+    session: AsyncSession, model: type[Leased], row_id: int, runner: str, **outcome: Any
+) -> bool:
+    """Record a build's outcome and end its lease, if `runner` still holds it; False once deleted,
+    finished or taken over."""
+    row = await _held(session, model, row_id, runner)
+    if row is None:
+        return False
+    for column, value in outcome.items():
+        setattr(row, column, value)
     row.finished_at, row.lease_until, row.runner = utcnow(), None, None
+    return True
 
 
 @dataclass(frozen=True)
@@ -193,23 +203,13 @@ async def record_progress(session: AsyncSession, build: SnapshotBuild, tasks_don
 
 async def finish_snapshot(session: AsyncSession, build: SnapshotBuild, written: Written) -> bool:
     """Mark it completed with its file; False when it was deleted, finished or taken over."""
-    snapshot = await _held(session, ExportSnapshot, build.id, build.runner)
-    if snapshot is None:
-        return False
-    snapshot.status, snapshot.file_path, snapshot.md5 = "completed", str(written.path), written.md5
-    snapshot.counters = vars(written.counters)
-    _release(snapshot)
-    return True
+    outcome = {"file_path": str(written.path), "md5": written.md5, "counters": vars(written.counters)}
+    return await _settle(session, ExportSnapshot, build.id, build.runner, status="completed", **outcome)
 
 
 async def fail_snapshot(session: AsyncSession, build: SnapshotBuild, message: str) -> bool:
     """Mark it failed with a message for a person; False when it was deleted, finished or taken over."""
-    snapshot = await _held(session, ExportSnapshot, build.id, build.runner)
-    if snapshot is None:
-        return False
-    snapshot.status, snapshot.error = "failed", message
-    _release(snapshot)
-    return True
+    return await _settle(session, ExportSnapshot, build.id, build.runner, status="failed", error=message)
 
 
 @dataclass(frozen=True)
@@ -266,22 +266,13 @@ async def renew_conversion(session: AsyncSession, build: ConversionBuild) -> Non
 
 async def finish_conversion(session: AsyncSession, build: ConversionBuild) -> bool:
     """Mark it completed with its file; False when it was deleted, finished or taken over."""
-    converted = await _held(session, ExportFormat, build.id, build.runner)
-    if converted is None:
-        return False
-    converted.status, converted.file_path = "completed", str(build.path)
-    _release(converted)
-    return True
+    path = str(build.path)
+    return await _settle(session, ExportFormat, build.id, build.runner, status="completed", file_path=path)
 
 
 async def fail_conversion(session: AsyncSession, build: ConversionBuild, message: str) -> bool:
     """Mark it failed with a message for a person; False when it was deleted, finished or taken over."""
-    converted = await _held(session, ExportFormat, build.id, build.runner)
-    if converted is None:
-        return False
-    converted.status, converted.traceback = "failed", message
-    _release(converted)
-    return True
+    return await _settle(session, ExportFormat, build.id, build.runner, status="failed", traceback=message)
 
 
 async def stale_builds(session: AsyncSession) -> tuple[list[int], list[int]]:
