@@ -88,6 +88,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         max_request_bytes=5 * 1024 * 1024,
         max_json_bytes=2 * 1024 * 1024,
         import_sync_bytes=64 * 1024,
+        reap_seconds=0,  # tests that leave jobs pending on purpose are their only runner
     )
 
 
@@ -163,8 +164,8 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """Shared by the whole session, so it does not reap: tests that run jobs by hand are their only runner."""
-    with LiveServer(settings.model_copy(update={"reap_seconds": 0})) as server:
+    """Shared by the whole session."""
+    with LiveServer(settings) as server:
         yield server
 
 
