@@ -14,7 +14,7 @@ from app.domain.label_config import validate_result
 from app.domain.label_stream import TaskView, can_skip
 from app.domain.roles import Actor, Role
 from app.domain.task_state import SkipQueue
-from app.services import drafts, label_stream
+from app.services import agreement, drafts, label_stream
 from app.services.projects import config_of, settings_of, visible_projects
 from app.services.tasks import get_task, refresh_task_state, task_and_project
 
@@ -92,9 +92,27 @@ async def create_annotation(
     session.add(annotation)
     await drafts.consume_drafts(session, task.id, actor.user_id)
     await session.flush()
+    was_labeled = task.is_labeled
     await refresh_task_state(session, task, skip_queue)
+    if task.is_labeled and not was_labeled:
+        await agreement.add_annotator_on_low_agreement(session, task, settings, config_of(project))
+    evaluated = settings.quality.evaluation.enabled
+    if evaluated and (ground_truth or await agreement.has_ground_truth(session, task.id)):
+        await _refresh_evaluation(session, project, task.id, annotation.completed_by_id)
     await session.flush()
     return annotation
+
+
+async def _refresh_evaluation(
+    session: AsyncSession, project: Project, task_id: int, author: int | None
+) -> None:
+    """The task's annotators (and the author of a change) are evaluated again: its ground truth or one
+    of their annotations of it changed."""
+    await session.flush()
+    settings = settings_of(project)
+    await agreement.refresh_evaluation(
+        session, project.id, settings, config_of(project), task_id=task_id, also=author
+    )
 
 
 async def _completed_by(session: AsyncSession, actor: Actor, payload: Mapping[str, Any]) -> int:
@@ -176,6 +194,7 @@ async def update_annotation(
     annotation.last_action = "updated"
     await session.flush()
     await refresh_task_state(session, task, settings_of(project).effective_skip_queue())
+    await _refresh_evaluation(session, project, task.id, annotation.completed_by_id)
     await session.flush()
     return annotation
 
@@ -186,6 +205,7 @@ async def delete_annotation(session: AsyncSession, actor: Actor, annotation_id: 
     project = await session.get_one(Project, task.project_id)
     await session.execute(delete(Annotation).where(Annotation.id == annotation.id))
     await refresh_task_state(session, task, settings_of(project).effective_skip_queue())
+    await _refresh_evaluation(session, project, task.id, annotation.completed_by_id)
     await session.flush()
 
 

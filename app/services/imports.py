@@ -29,7 +29,7 @@ from app.domain.label_config import (
 from app.domain.roles import Actor
 from app.domain.task_import import TaskItem, annotator_ref, check_inline, download_name
 from app.domain.task_state import is_labeled, random_key
-from app.services import outbound
+from app.services import agreement, outbound
 from app.services.jobs import enqueue
 from app.services.projects import config_of, get_managed_project, get_project, refresh_overlap, settings_of
 from app.services.statistics import note_bulk_write
@@ -193,6 +193,8 @@ async def write_tasks(
     await session.flush()
     if overlap > 1 and settings.quality.coverage_percent < 100:
         await refresh_overlap(session, project)
+    if annotations:
+        await agreement.refresh_evaluation(session, project.id, settings, config_of(project))
     return Written(ids, len(annotations), len(predictions), keys)
 
 

@@ -30,7 +30,7 @@ from app.db.models import (
     TaskReservation,
 )
 from app.domain.errors import NotFound
-from app.domain.label_stream import annotator_limit
+from app.domain.label_stream import annotator_limit, failed_evaluation
 from app.domain.project_settings import ProjectSettings
 from app.domain.roles import PROJECT_ROLES, Actor, project_role
 from app.domain.task_state import SkipQueue
@@ -286,25 +286,43 @@ def _queues(form: Form, drafted: bool) -> tuple[tuple[Any, str], ...]:
     return tuple((_picking(query), reason) for query, reason in queues)
 
 
+@dataclass
+class _Caller:
+    """What `next` knows of the caller after its first query."""
+
+    project: Project
+    member: ProjectMember | None
+    own: TaskReservation | None  # their latest reservation in the project, live or not
+    has_drafts: bool
+
+
 @cache
-def _project_and_member_statement(manages: bool) -> Any:
+def _caller_statement(manages: bool) -> Any:
     member = aliased(ProjectMember)  # apart from the one `visible_to` correlates
+    latest = (
+        select(TaskReservation.id)
+        .where(TaskReservation.project_id == PROJECT, TaskReservation.user_id == USER)
+        .order_by(TaskReservation.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    drafts = exists().where(Draft.project_id == PROJECT, Draft.user_id == USER)
     return (
-        select(Project, member)
+        select(Project, member, TaskReservation, drafts)
         .outerjoin(member, and_(member.project_id == Project.id, member.user_id == USER))
+        .outerjoin(TaskReservation, TaskReservation.id == latest)
         .where(Project.id == PROJECT, visible_to(ORGANIZATION, USER, manages=manages))
     )
 
 
-async def _project_and_member(
-    session: AsyncSession, actor: Actor, project_id: int
-) -> tuple[Project, ProjectMember | None]:
-    """The project the actor may see and their membership row, in one query."""
+async def _caller(session: AsyncSession, actor: Actor, project_id: int) -> _Caller:
+    """The project the actor may see, their membership, reservation and whether they keep drafts:
+    one query, since most calls need nothing more before the pick."""
     params = {"project_id": project_id, "user_id": actor.user_id, "organization_id": actor.organization_id}
-    row = (await session.execute(_project_and_member_statement(actor.manages), params)).first()
+    row = (await session.execute(_caller_statement(actor.manages), params)).first()
     if row is None:
         raise NotFound("Not found.")
-    return row[0], row[1]
+    return _Caller(*row)
 
 
 async def _onboarding(
@@ -340,6 +358,8 @@ async def _blocked(
         return None
     if member is not None and member.is_paused:
         return f"You are paused in this project: {member.pause_reason or 'ask a manager'}"
+    if member is not None and failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks):
+        return f"You are paused in this project: {evaluation_failure(settings, member)}"
     limit = annotator_limit(settings, project.task_count)
     if limit is None:
         return None
@@ -348,21 +368,29 @@ async def _blocked(
     return None
 
 
+def evaluation_failure(settings: ProjectSettings, member: ProjectMember) -> str:
+    score = member.evaluation_score or 0.0
+    return (
+        f"your agreement with ground truth ({score:.0%} over {member.evaluation_tasks} tasks) is below "
+        f"the {settings.quality.evaluation.minimum_score:g}% needed to pass evaluation"
+    )
+
+
 async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: datetime) -> Served:
     """Resume the caller's live reservation, else pick, lock and reserve the next task."""
-    project, member = await _project_and_member(session, actor, project_id)
+    caller = await _caller(session, actor, project_id)
+    project, own = caller.project, caller.own
     settings = settings_of(project)
-    blocked = await _blocked(session, actor, member, project, settings)
+    blocked = await _blocked(session, actor, caller.member, project, settings)
     if blocked:
         return Served(None, blocked)
     params = _params(project.id, actor.user_id, now, settings)
-    drafted = frozenset(await session.scalars(DRAFTED_TASKS, params))
+    drafted = frozenset(await session.scalars(DRAFTED_TASKS, params)) if caller.has_drafts else frozenset()
     params["drafted"] = list(drafted)
     form = Form.of(settings, onboarding=await _onboarding(session, settings, project.id, actor.user_id))
     if settings.annotation.assignment == "manual":
         return await _next_assigned(session, form, params, drafted)
     ttl = timedelta(minutes=settings.annotation.reservation_minutes)
-    own = await session.scalar(OWN_RESERVATION, params)
     if own is not None and own.expires_at > now:
         resumed = await session.scalar(UNWORKED_TASK, {**params, "task_id": own.task_id})
         if resumed is not None:
@@ -376,15 +404,8 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
     return Served(None, "There are no more tasks for you in this project.")
 
 
-# Tasks USER keeps a draft of: usually none, so asked once through the drafts' index.
+# Tasks USER keeps a draft of (asked only when they keep one).
 DRAFTED_TASKS = select(Draft.task_id).where(Draft.project_id == PROJECT, Draft.user_id == USER)
-# USER's latest reservation in the project, live or not (taking a task moves it).
-OWN_RESERVATION = (
-    select(TaskReservation)
-    .where(TaskReservation.project_id == PROJECT, TaskReservation.user_id == USER)
-    .order_by(TaskReservation.id.desc())
-    .limit(1)
-)
 # The task, unless USER has worked on it already.
 UNWORKED_TASK = select(Task).where(
     Task.id == TASK, ~exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == USER)

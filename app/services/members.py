@@ -1,26 +1,45 @@
 """Project members: who works in a project, with an optional project-level role."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models import Membership, ProjectMember, TaskReservation, User
-from app.domain.errors import Invalid, NotFound
+from app.domain.errors import Conflict, Invalid, NotFound
+from app.domain.label_stream import failed_evaluation
+from app.domain.project_settings import ProjectSettings
 from app.domain.roles import PROJECT_ROLES, Actor, Role
-from app.services.projects import get_managed_project, get_project
+from app.services.label_stream import evaluation_failure
+from app.services.projects import get_managed_project, get_project, settings_of
 
 
-async def list_members(
-    session: AsyncSession, actor: Actor, project_id: int
-) -> list[tuple[User, ProjectMember]]:
+@dataclass
+class MemberView:
+    user: User
+    member: ProjectMember
+    pause_reason: str  # why they are paused, by a manager or by evaluation; "" when they are not
+
+
+async def list_members(session: AsyncSession, actor: Actor, project_id: int) -> list[MemberView]:
     project = await get_project(session, actor, project_id)
+    settings = settings_of(project)
     rows = await session.execute(
         select(User, ProjectMember)
         .join(ProjectMember, ProjectMember.user_id == User.id)
         .where(ProjectMember.project_id == project.id)
         .order_by(User.id)
     )
-    return [(user, member) for user, member in rows]
+    return [MemberView(user, member, _pause_reason(settings, member)) for user, member in rows]
+
+
+def _pause_reason(settings: ProjectSettings, member: ProjectMember) -> str:
+    if member.is_paused:
+        return member.pause_reason or "paused by a manager"
+    if failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks):
+        return evaluation_failure(settings, member)
+    return ""
 
 
 async def add_member(
@@ -67,6 +86,13 @@ async def set_paused(
     )
     if member is None:
         raise NotFound("This user is not a member of the project.", field="user")
+    settings = settings_of(project)
+    if not paused and failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks):
+        raise Conflict(
+            f"This member is paused by annotator evaluation: {evaluation_failure(settings, member)}. "
+            "To unpause them, relax the evaluation settings (a lower score required or more tasks "
+            "for evaluation)."
+        )
     member.is_paused = paused
     member.pause_reason = reason if paused else ""
     member.pause_kind = "manual" if paused else None

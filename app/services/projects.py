@@ -33,6 +33,7 @@ from app.domain.pagination import Page, check_in_range
 from app.domain.project_settings import ProjectSettings, apply_ls_fields, validate_settings
 from app.domain.roles import Actor
 from app.domain.task_state import SkipQueue
+from app.services import agreement
 from app.services.jobs import enqueue
 
 GENERAL_COLUMNS = ("title", "description", "color")
@@ -173,7 +174,14 @@ async def update_project(
     await session.flush()
     if _overlap_inputs(before) != _overlap_inputs(settings):
         await refresh_overlap(session, project)
+    if _evaluation_inputs(before) != _evaluation_inputs(settings) or "label_config" in payload:
+        await agreement.refresh_evaluation(session, project.id, settings, config_of(project))
     return project
+
+
+def _evaluation_inputs(settings: ProjectSettings) -> tuple[object, ...]:
+    """What members' ground-truth agreement depends on, besides annotations."""
+    return (settings.quality.evaluation.enabled, settings.quality.control_weights)
 
 
 def _overlap_inputs(settings: ProjectSettings) -> tuple[object, ...]:
@@ -182,13 +190,16 @@ def _overlap_inputs(settings: ProjectSettings) -> tuple[object, ...]:
 
 
 async def refresh_overlap(session: AsyncSession, project: Project) -> None:
-    """Give each task its overlap target (Annotations per task and coverage) and recompute, in this
-    transaction, which tasks are labeled. Existing annotations are kept whatever the new targets."""
+    """Give each task its overlap target (Annotations per task and coverage, plus the annotators the
+    low agreement strategy added) and recompute, in this transaction, which tasks are labeled.
+    Existing annotations are kept whatever the new targets."""
     settings = settings_of(project)
     per_task = settings.quality.annotations_per_task
     tasks = Task.__table__
     if per_task == 1 or settings.quality.coverage_percent >= 100:
-        await session.execute(update(Task).where(Task.project_id == project.id).values(overlap=per_task))
+        await session.execute(
+            update(Task).where(Task.project_id == project.id).values(overlap=per_task + Task.extra_overlap)
+        )
     else:
         inner_ids = list(await session.scalars(select(Task.inner_id).where(Task.project_id == project.id)))
         targets = overlap_targets(inner_ids, per_task, settings.quality.coverage_percent, project.random_seed)
@@ -196,7 +207,7 @@ async def refresh_overlap(session: AsyncSession, project: Project) -> None:
         await session.execute(
             update(Task)
             .where(Task.project_id == project.id)
-            .values(overlap=case((Task.inner_id.in_(cohort), per_task), else_=1))
+            .values(overlap=case((Task.inner_id.in_(cohort), per_task), else_=1) + Task.extra_overlap)
         )
     counted = and_(Annotation.task_id == tasks.c.id, Annotation.ground_truth.is_(False))
     if settings.effective_skip_queue() is not SkipQueue.IGNORE:

@@ -445,3 +445,98 @@ async def test_an_assignment_left_in_the_automatic_stream_holds_its_slot_until_t
     await team.client.post(f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers())
     assert (await next_(team, pid)).status_code == 404
     assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[1]
+
+
+NEGATIVE = [{**CHOICE[0], "value": {"choices": ["Negative"]}}]
+
+
+async def member_row(team, pid, role=AN):
+    rows = (await team.client.get(f"/api/projects/{pid}/members", headers=team.headers())).json()
+    return next(row for row in rows if row["user"]["id"] == team.ids[role])
+
+
+async def test_pause_annotator_on_failed_evaluation_once_they_did_the_number_of_tasks_for_evaluation(team):
+    pid, ids = await stream_project(
+        team,
+        n=4,
+        annotator_evaluation_enabled=True,
+        pause_on_failed_annotator_evaluation=True,
+        annotator_evaluation_minimum_score="50",
+        annotator_evaluation_minimum_tasks=2,
+    )
+    for task_id in ids[:3]:
+        await ground_truth_on(team, task_id)
+    assert (await submit(team, ids[0], result=NEGATIVE)).status_code == 201
+    assert (await next_(team, pid)).status_code == 200  # one wrong task: not evaluated yet
+    assert (await submit(team, ids[1])).status_code == 201
+    assert (await next_(team, pid)).status_code == 200  # 50% over 2 tasks passes
+    assert (await submit(team, ids[2], result=NEGATIVE)).status_code == 201
+    paused = await next_(team, pid)
+    assert paused.status_code == 404
+    assert "agreement with ground truth (33% over 3 tasks)" in paused.json()["detail"]
+    row = await member_row(team, pid)
+    assert (row["paused"], row["evaluation_tasks"]) == (True, 3)
+    assert row["evaluation_score"] == pytest.approx(1 / 3)
+    unpause = await team.client.post(
+        f"/api/projects/{pid}/members/{team.ids[AN]}/unpause", headers=team.headers()
+    )
+    assert unpause.status_code == 409
+    assert "relax the evaluation settings" in unpause.json()["detail"]
+    assert (await next_(team, pid, Role.REVIEWER)).status_code == 200  # others are not affected
+    relaxed = {"annotator_evaluation_minimum_score": "30"}
+    await team.client.patch(f"/api/projects/{pid}", json=relaxed, headers=team.headers())
+    assert (await next_(team, pid)).status_code == 200
+
+
+async def test_without_pausing_the_evaluation_is_calculated_in_the_background(team):
+    pid, ids = await stream_project(team, n=2, annotator_evaluation_enabled=True, annotator_evaluation_minimum_tasks=1)
+    await ground_truth_on(team, ids[0])
+    assert (await submit(team, ids[0], result=NEGATIVE)).status_code == 201
+    row = await member_row(team, pid)
+    assert (row["paused"], row["evaluation_score"], row["evaluation_tasks"]) == (False, 0.0, 1)
+    assert (await next_(team, pid)).status_code == 200
+    # the ground truth moves to the annotator's answer: their score follows
+    truth = {"result": NEGATIVE, "ground_truth": True}
+    await team.client.post(f"/api/tasks/{ids[0]}/annotations", json=truth, headers=team.headers())
+    assert (await member_row(team, pid))["evaluation_score"] == 1.0
+
+
+async def low_agreement_project(team, n=1):
+    pid, ids = await stream_project(
+        team,
+        n=n,
+        maximum_annotations=2,
+        assign_additional_annotator_on_low_agreement=True,
+        agreement_threshold="0.9",
+        max_additional_annotators_assignable=1,
+    )
+    await team.client.post(
+        f"/api/projects/{pid}/members", json={"user": team.ids[Role.MANAGER]}, headers=team.headers()
+    )
+    return pid, ids
+
+
+async def task_state(team, task_id):
+    task = (await team.client.get(f"/api/tasks/{task_id}", headers=team.headers())).json()
+    return task["is_labeled"], task["overlap"]
+
+
+async def test_assign_additional_annotator_when_agreement_is_below_the_threshold_one_at_a_time(team):
+    pid, ids = await low_agreement_project(team)
+    for role, result in ((AN, CHOICE), (Role.REVIEWER, NEGATIVE)):
+        assert (await next_(team, pid, role)).json()["id"] == ids[0]
+        assert (await submit(team, ids[0], role, result=result)).status_code == 201
+    assert await task_state(team, ids[0]) == (False, 3)
+    assert (await next_(team, pid, Role.MANAGER)).json()["id"] == ids[0]
+    assert (await submit(team, ids[0], Role.MANAGER, result=NEGATIVE)).status_code == 201
+    # agreement is 1/3, still low, but the maximum of additional annotators is reached
+    assert await task_state(team, ids[0]) == (True, 3)
+
+
+async def test_a_task_whose_annotators_agree_is_complete_at_its_overlap(team):
+    pid, ids = await low_agreement_project(team)
+    for role in (AN, Role.REVIEWER):
+        assert (await next_(team, pid, role)).json()["id"] == ids[0]
+        assert (await submit(team, ids[0], role)).status_code == 201
+    assert await task_state(team, ids[0]) == (True, 2)
+    assert (await next_(team, pid, Role.MANAGER)).status_code == 404

@@ -21,7 +21,7 @@ async def next_task(session: Session, actor: CurrentActor, now: Now, project_id:
     task = served.task
     shape = task_shape(
         task,
-        predictions=(await predictions_of(session, [task.id]))[task.id],
+        predictions=(await predictions_of(session, [task.id]))[task.id] if task.total_predictions else [],
         drafts=await drafts_of(session, task.id, actor.user_id) if task.id in served.drafted else [],
     )
     shape["queue"] = served.reason

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Response
 
 from app.api.deps import CurrentActor, Id, JsonObject, Session
 from app.api.rest.common import json_response, no_content
-from app.db.models import ProjectMember, User
 from app.domain.errors import Invalid
 from app.services import members
 from app.services.shapes import user_shape
@@ -12,20 +11,23 @@ from app.services.shapes import user_shape
 router = APIRouter(tags=["members"])
 
 
-def _member_shape(user: User, member: ProjectMember) -> dict[str, object]:
+def _member_shape(view: members.MemberView) -> dict[str, object]:
+    member = view.member
     return {
         "id": member.id,
-        "user": user_shape(user),
+        "user": user_shape(view.user),
         "role": member.role,
-        "paused": member.is_paused,
-        "pause_reason": member.pause_reason,
+        "paused": bool(view.pause_reason),
+        "pause_reason": view.pause_reason,
+        "evaluation_score": member.evaluation_score,
+        "evaluation_tasks": member.evaluation_tasks,
     }
 
 
 @router.get("/api/projects/{project_id}/members")
 async def list_members(session: Session, actor: CurrentActor, project_id: Id) -> Response:
     rows = await members.list_members(session, actor, project_id)
-    return json_response([_member_shape(u, m) for u, m in rows])
+    return json_response([_member_shape(view) for view in rows])
 
 
 @router.post("/api/projects/{project_id}/members")

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, utcnow
@@ -50,4 +50,7 @@ class ProjectMember(Base):
     pause_reason: Mapped[str] = mapped_column(Text, default="")
     pause_kind: Mapped[str | None] = mapped_column(String(20))
     paused_at: Mapped[datetime | None]
+    # agreement with ground truth (0-1) over `evaluation_tasks` ground-truth tasks the user submitted
+    evaluation_score: Mapped[float | None] = mapped_column(Float)
+    evaluation_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

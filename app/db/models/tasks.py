@@ -29,6 +29,8 @@ class Task(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     allow_skip: Mapped[bool] = mapped_column(Boolean, default=True)
     overlap: Mapped[int] = mapped_column(Integer, default=1)
+    # annotators added by the low agreement strategy, kept on top of the overlap settings give
+    extra_overlap: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_labeled: Mapped[bool] = mapped_column(Boolean, default=False)
     total_annotations: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_annotations: Mapped[int] = mapped_column(Integer, default=0)

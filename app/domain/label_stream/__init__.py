@@ -58,7 +58,12 @@ from app.domain.label_stream.actions import (
     unpause,
 )
 from app.domain.label_stream.progress import progress
-from app.domain.label_stream.quotas import annotator_limit, overlap_targets
+from app.domain.label_stream.quotas import (
+    annotator_limit,
+    failed_evaluation,
+    needs_another_annotator,
+    overlap_targets,
+)
 from app.domain.label_stream.state import (
     NextDecision,
     Reason,
@@ -84,7 +89,9 @@ __all__ = [
     "check_invariant",
     "check_submit",
     "eligible_tasks",
+    "failed_evaluation",
     "has_room",
+    "needs_another_annotator",
     "next_task",
     "overlap_targets",
     "pause",

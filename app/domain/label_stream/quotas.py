@@ -55,3 +55,34 @@ def overlap_targets(
         while len(cohort) < share_of(m, coverage_percent):
             cohort.add(heapq.heappop(waiting)[1])
     return {inner_id: annotations_per_task if inner_id in cohort else 1 for inner_id in ordered}
+
+
+def failed_evaluation(settings: ProjectSettings, score: float | None, tasks: int) -> bool:
+    """ "Pause annotator on failed evaluation": their agreement with ground truth (0-1) is below the
+    score required, once they completed the "number of tasks for evaluation" ground-truth tasks.
+
+    Derived from the settings each time, so relaxing them unpauses at once, and a manager cannot
+    unpause by hand ("you will need to relax the evaluation settings").
+    """
+    evaluation = settings.quality.evaluation
+    return (
+        evaluation.enabled
+        and evaluation.pause_on_fail
+        and settings.annotation.assignment == "auto"
+        and score is not None
+        and tasks >= evaluation.minimum_tasks
+        and score * 100 < evaluation.minimum_score
+    )
+
+
+def needs_another_annotator(settings: ProjectSettings, agreement: float | None, extra_overlap: int) -> bool:
+    """The low agreement strategy: a task whose overlap is met but whose agreement is below the
+    threshold gets one more annotator, "one at a time", up to "maximum additional annotators"."""
+    strategy = settings.quality.agreement
+    return (
+        strategy.assign_additional_on_low_agreement
+        and settings.annotation.assignment == "auto"
+        and agreement is not None
+        and agreement < strategy.threshold
+        and extra_overlap < strategy.max_additional_annotators
+    )
