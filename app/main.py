@@ -1,5 +1,6 @@
 """`create_app(settings)`: the ASGI application, built from settings and nothing else."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 queue.every(settings.reap_seconds, "reap_imports")
                 queue.every(settings.reap_seconds, "reap_export_snapshots")
         app.state.queue = queue
+        # what exists once started lives as long as the process: leave it out of every collection,
+        # so a full collection walks only what requests made (tens of ms less per pause)
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -5,7 +5,9 @@ python -m bench.label_stream --tasks 100000 --annotators 50 [--mode saturation|p
 
 import argparse
 import asyncio
+import gc
 import json
+import os
 import random
 import time
 from typing import Any
@@ -121,6 +123,9 @@ def run_mode(
         # clients are built before the clock starts: building one blocks the loop for tens of ms on
         # a slow CPU, which would hold back annotators whose start time has come and send them at once
         clients = [client(url, token) for token in tokens]
+        # nor should this process's garbage collector pause the crowd in the middle of a request
+        gc.collect()
+        gc.freeze()
         timing["until"] = time.monotonic() + seconds
         timing["started"] = time.perf_counter()
         await asyncio.gather(*(annotator(http, project, timing["until"], pause, stats) for http in clients))
@@ -146,7 +151,7 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--mode", choices=["saturation", "paced", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes")
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--rate", type=float, default=100, help="cycles/s the crowd offers when paced")
     args = parser.parse_args()
