@@ -39,10 +39,12 @@ async def build_snapshot(ctx: dict[str, Any], build: export_snapshots.SnapshotBu
     except Conflict:
         return await _step_aside(ctx, build.id, build.path)
     except Exception as exc:
-        log.exception("export snapshot %s failed", build.id)
         async with job_unit(ctx) as session:
             kept = await export_snapshots.fail_snapshot(session, build, _message(exc))
-        return "failed" if kept else await _step_aside(ctx, build.id, build.path)
+        if not kept:  # deleted under it: its files went away, which is why it failed
+            return await _step_aside(ctx, build.id, build.path)
+        log.error("export snapshot %s failed", build.id, exc_info=exc)
+        return "failed"
     async with job_unit(ctx) as session:
         kept = await export_snapshots.finish_snapshot(session, build, written)
     if not kept:
@@ -71,10 +73,12 @@ async def build_conversion(ctx: dict[str, Any], build: export_snapshots.Conversi
     except Conflict:
         return await _step_aside(ctx, build.snapshot_id, build.path)
     except Exception as exc:
-        log.exception("export conversion %s failed", build.id)
         async with job_unit(ctx) as session:
             kept = await export_snapshots.fail_conversion(session, build, _message(exc))
-        return "failed" if kept else await _step_aside(ctx, build.snapshot_id, build.path)
+        if not kept:  # its snapshot was deleted under it, taking the file it read
+            return await _step_aside(ctx, build.snapshot_id, build.path)
+        log.error("export conversion %s failed", build.id, exc_info=exc)
+        return "failed"
     async with job_unit(ctx) as session:
         kept = await export_snapshots.finish_conversion(session, build)
     if not kept:

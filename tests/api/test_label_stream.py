@@ -489,7 +489,9 @@ async def test_pause_annotator_on_failed_evaluation_once_they_did_the_number_of_
 
 
 async def test_without_pausing_the_evaluation_is_calculated_in_the_background(team):
-    pid, ids = await stream_project(team, n=2, annotator_evaluation_enabled=True, annotator_evaluation_minimum_tasks=1)
+    pid, ids = await stream_project(
+        team, n=2, annotator_evaluation_enabled=True, annotator_evaluation_minimum_tasks=1
+    )
     await ground_truth_on(team, ids[0])
     assert (await submit(team, ids[0], result=NEGATIVE)).status_code == 201
     row = await member_row(team, pid)

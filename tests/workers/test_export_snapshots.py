@@ -1,6 +1,7 @@
 """Snapshot builds whose runner died are started again by a restarted arq worker; a live one is left alone;
 a runner that lost its build (deleted, or taken over) steps aside and takes back what it wrote."""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -230,8 +231,9 @@ async def delete_while_claimed(session, queue, actor, project_id, export_id):
 
 @pytest.mark.core
 @pytest.mark.parametrize("n", [3, 1500], ids=["lost-at-finish", "lost-at-progress"])
-async def test_a_snapshot_deleted_while_it_builds_leaves_no_folder(session, engine, tmp_path, n):
-    """The deletion removed the folder before the runner made it: the runner removes it again."""
+async def test_a_snapshot_deleted_while_it_builds_leaves_no_folder(session, engine, tmp_path, caplog, n):
+    """The deletion removed the folder before the runner made it: the runner removes it again, and
+    reports no error (nothing went wrong)."""
     actor, project, export_id = await project_with_snapshot(session, tmp_path, n=n)
     units = make_sessionmaker(engine)
     queue = InProcessQueue(units, FUNCTIONS)
@@ -240,13 +242,15 @@ async def test_a_snapshot_deleted_while_it_builds_leaves_no_folder(session, engi
 
     assert await build_snapshot(queue.ctx, build) == "deleted or taken over"
     assert not build.path.parent.exists()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.mark.core
-async def test_a_snapshot_deleted_while_it_converts_leaves_no_folder(session, engine, tmp_path):
+async def test_a_snapshot_deleted_while_it_converts_leaves_no_folder(session, engine, tmp_path, caplog):
     c = await snapshot_with_conversion(session, engine, tmp_path)
     build = await in_unit(c.units, export_snapshots.claim_conversion, c.format_id)
     await delete_while_claimed(session, c.queue, c.actor, c.project_id, c.export_id)
 
     assert await build_conversion(c.queue.ctx, build) == "deleted or taken over"
     assert not build.path.parent.exists()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
