@@ -1,5 +1,6 @@
 """One-shot export: tasks read in id order in batches and streamed through a format writer."""
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -284,8 +285,8 @@ LIMIT {BATCH}
 
 
 async def _encoded_by_database(session: AsyncSession, request: ExportRequest) -> AsyncIterator[list[bytes]]:
-    """Tasks as JSON text built by PostgreSQL, a batch at a time."""
-    after = 0
+    """Tasks as JSON text built by PostgreSQL, a batch at a time; the database builds the next batch
+    while this one is sent."""
     params = {
         "project": request.project_id,
         "all_tasks": request.all_tasks,
@@ -293,9 +294,14 @@ async def _encoded_by_database(session: AsyncSession, request: ExportRequest) ->
         "ids": list(request.ids),
         "only_gt": request.only_ground_truth,
     }
-    while True:
-        rows = (await session.execute(text(TASK_JSON), {**params, "after": after})).all()
-        if not rows:
-            return
-        after = rows[-1].id
-        yield [row.encoded.encode() for row in rows]
+
+    async def batch_after(after: int) -> Sequence[Any]:
+        return (await session.execute(text(TASK_JSON), {**params, "after": after})).all()
+
+    rows = await batch_after(0)
+    while rows:
+        following = asyncio.ensure_future(batch_after(rows[-1].id))
+        try:
+            yield [row.encoded.encode() for row in rows]
+        finally:
+            rows = await following  # also when the client left: the session is not closed under it

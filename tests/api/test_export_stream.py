@@ -1,0 +1,75 @@
+"""A one-shot export of 200,000 tasks over real HTTP streams: the first bytes come long before the
+last, and the server's memory does not grow with the export."""
+
+import resource
+import threading
+import time
+
+import httpx
+import orjson
+
+from app.db.engine import make_sessionmaker
+from app.domain.task_import import TaskItem
+from app.services import imports
+from tests.factories import make_actor, make_project
+
+TASKS = 200_000
+
+
+def rss_mb() -> float:
+    """This process's resident memory: the live server runs in a thread of it."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class PeakMemory:
+    def __init__(self) -> None:
+        self.base = self.peak = rss_mb()
+        self.running = True
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, rss_mb())
+            time.sleep(0.02)
+
+    def __enter__(self) -> "PeakMemory":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.running = False
+        self.thread.join()
+
+
+async def test_an_export_of_200k_tasks_streams_with_flat_server_memory(live, engine):
+    async with make_sessionmaker(engine)() as session:
+        actor, token = await make_actor(session)
+        project = await make_project(session, actor)
+        for start in range(0, TASKS, 50_000):
+            items = [
+                TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(start, start + 50_000)
+            ]
+            await imports.write_tasks(session, project.id, actor.user_id, items)
+        await session.commit()
+    url = f"{live.url}/api/projects/{project.id}/export?exportType=JSON&download_all_tasks=true"
+    async with httpx.AsyncClient(headers={"Authorization": f"Token {token}"}, timeout=300) as http:
+        with PeakMemory() as memory:
+            started = time.perf_counter()
+            first, size, head, tail = None, 0, b"", b""
+            async with http.stream("GET", url) as response:
+                assert response.status_code == 200
+                async for chunk in response.aiter_raw():  # read and dropped, as a client saving to disk
+                    size += len(chunk)
+                    if first is None and size > 10_000:  # tasks, not just the opening bracket
+                        first = time.perf_counter() - started
+                    head += chunk if len(head) < 20_000 else b""
+                    tail = (tail + chunk)[-20_000:]
+            total = time.perf_counter() - started
+    assert orjson.loads(head[: head.index(b"},{") + 1] + b"]")[0]["inner_id"] == 1
+    last = orjson.loads(b"[" + tail[tail.rindex(b"},{") + 2 :])[0]
+    assert (last["inner_id"], last["data"]["review_text"][:14]) == (TASKS, f"review {TASKS - 1} ")
+    assert size > 50 * 2**20
+    assert first is not None
+    assert first < total / 10, (first, total)
+    assert memory.peak - memory.base < 40, memory.peak - memory.base
