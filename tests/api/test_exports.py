@@ -6,6 +6,7 @@ import io
 import pytest
 
 from tests.api.test_tasks import CHOICE, project_with_tasks
+from tests.factories import SENTIMENT
 
 pytestmark = pytest.mark.core
 
@@ -84,3 +85,45 @@ async def test_unknown_format_is_400_and_formats_are_listed(team):
     assert "JSON" in response.json()["detail"]
     formats = (await team.client.get(f"/api/projects/{pid}/export/formats", headers=team.headers())).json()
     assert {"JSON", "JSON_MIN", "CSV", "TSV"} <= {f["name"] for f in formats if not f["disabled"]}
+
+
+def _content(tasks):
+    """What a round trip must keep of each task: its data, meta, annotations and predictions."""
+    keep = ("completed_by", "result", "was_cancelled", "ground_truth", "lead_time")
+    return [
+        (
+            t["data"],
+            t["meta"],
+            [{k: a[k] for k in keep} for a in t["annotations"]],
+            [(p["result"], p["score"], p["model_version"]) for p in t["predictions"]],
+        )
+        for t in sorted(tasks, key=lambda t: t["inner_id"])
+    ]
+
+
+async def test_importing_a_projects_export_into_a_new_project_gives_the_same_tasks(team):
+    pid, ids = await annotated_project(team)
+    truth = {"result": CHOICE, "ground_truth": True}
+    await team.client.post(f"/api/tasks/{ids[2]}/annotations/", json=truth, headers=team.headers())
+    prediction = {"task": ids[0], "result": CHOICE, "score": 0.25, "model_version": "v7"}
+    await team.client.post("/api/predictions", json=prediction, headers=team.headers())
+    await team.client.patch(f"/api/tasks/{ids[1]}", json={"meta": {"source": "s3"}}, headers=team.headers())
+    query = "exportType=JSON&download_all_tasks=true"
+    exported = (await team.client.get(f"/api/projects/{pid}/export?{query}", headers=team.headers())).json()
+    copy = (
+        await team.client.post(
+            "/api/projects", json={"title": "copy", "label_config": SENTIMENT}, headers=team.headers()
+        )
+    ).json()["id"]
+    imported = await team.client.post(f"/api/projects/{copy}/import", json=exported, headers=team.headers())
+    assert imported.status_code == 201, imported.text
+    again = (await team.client.get(f"/api/projects/{copy}/export?{query}", headers=team.headers())).json()
+    content = _content(exported)
+    assert [len(annotations) for _, _, annotations, _ in content] == [1, 1, 1]
+    assert (content[1][1], content[2][2][0]["ground_truth"], content[0][3]) == (
+        {"source": "s3"},
+        True,
+        [(CHOICE, 0.25, "v7")],
+    )
+    assert _content(again) == content
+    assert {t["id"] for t in again}.isdisjoint(ids)  # new tasks, not the old ones
