@@ -21,6 +21,8 @@ from app.domain.label_stream import (
     can_skip,
     check_invariant,
     eligible_tasks,
+    failed_evaluation,
+    needs_another_annotator,
     next_task,
     overlap_targets,
     pause,
@@ -763,3 +765,43 @@ def test_random_actions_never_break_the_overlap_invariant_and_next_is_always_eli
     for action in actions:
         state, now = act(config, state, now, last, action)
         assert check_invariant(state, now, config) == []
+
+
+EVALUATED = {"enabled": True, "pause_on_fail": True, "minimum_score": 80, "minimum_tasks": 3}
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "score", "tasks", "paused"),
+    [
+        ({}, 0.79, 3, True),  # below the score required, after the tasks for evaluation
+        ({}, 0.79, 2, False),  # not before ("even if the annotator gets every task wrong")
+        ({}, 0.80, 9, False),  # meeting the score passes
+        ({"minimum_score": 29}, 0.29, 9, False),  # exactly, whatever floating point makes of it
+        ({}, None, 0, False),
+        ({"pause_on_fail": False}, 0.0, 9, False),  # "calculated in the background"
+        ({"enabled": False}, 0.0, 9, False),
+        ({"metric": "acceptance_score"}, 0.0, 9, False),  # the score is ground-truth agreement
+    ],
+)
+def test_pause_annotator_on_failed_evaluation(evaluation, score, tasks, paused):
+    config = project(quality={"evaluation": {**EVALUATED, **evaluation}})
+    assert failed_evaluation(config, score, tasks) is paused
+
+
+@pytest.mark.parametrize(
+    ("strategy", "agreement", "extra", "more"),
+    [
+        ({}, 0.5, 0, True),
+        ({}, 0.5, 1, True),
+        ({}, 0.5, 2, False),  # "maximum additional annotators" reached
+        ({}, 0.9, 0, False),  # the threshold is met
+        ({}, None, 0, False),  # fewer than two annotations: no agreement to judge
+        ({"assign_additional_on_low_agreement": False}, 0.1, 0, False),
+    ],
+)
+def test_assign_additional_annotator_one_at_a_time_below_the_agreement_threshold(
+    strategy, agreement, extra, more
+):
+    low = {"assign_additional_on_low_agreement": True, "threshold": 0.9, "max_additional_annotators": 2}
+    config = project(quality={"annotations_per_task": 2, "agreement": {**low, **strategy}})
+    assert needs_another_annotator(config, agreement, extra) is more

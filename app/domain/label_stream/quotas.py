@@ -62,16 +62,17 @@ def failed_evaluation(settings: ProjectSettings, score: float | None, tasks: int
     score required, once they completed the "number of tasks for evaluation" ground-truth tasks.
 
     Derived from the settings each time, so relaxing them unpauses at once, and a manager cannot
-    unpause by hand ("you will need to relax the evaluation settings").
+    unpause by hand ("you will need to relax the evaluation settings"). Only the ground-truth
+    metric scores members; acceptance and rejection metrics need reviews, which score nobody yet.
     """
     evaluation = settings.quality.evaluation
     return (
         evaluation.enabled
+        and evaluation.metric == "gt_agreement"
         and evaluation.pause_on_fail
-        and settings.annotation.assignment == "auto"
         and score is not None
         and tasks >= evaluation.minimum_tasks
-        and score * 100 < evaluation.minimum_score
+        and round(score * 100, 9) < evaluation.minimum_score  # 0.29 * 100 is 28.999999999999996
     )
 
 
