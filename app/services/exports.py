@@ -4,10 +4,11 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Annotation, Prediction, Project, Task
@@ -146,7 +147,8 @@ async def task_batches(
 ) -> AsyncGenerator[list[dict[str, Any]], None]:
     """The asked tasks in the JSON export shape, a batch at a time in id order, for a background job.
 
-    On PostgreSQL every batch comes from one REPEATABLE READ snapshot, as in `stream_export`. On SQLite a
+    On PostgreSQL every batch comes from one REPEATABLE READ snapshot, built as JSON by the database, as
+    in `stream_export`. On SQLite a
     transaction holds the database's write lock, so each batch is read in its own short transaction and
     the job can record its progress between batches.
     """
@@ -154,8 +156,11 @@ async def task_batches(
     async with sessionmaker() as session:
         if postgres:
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        async for tasks in _batches(session, request, release=not postgres):
-            yield tasks
+            async for encoded in _encoded_by_database(session, request):
+                yield [orjson.loads(task) for task in encoded]
+        else:
+            async for tasks in _batches(session, request, release=True):
+                yield tasks
 
 
 async def _batches(
@@ -252,51 +257,44 @@ def _stamp(column: str) -> str:
     return f"to_char({column} AT TIME ZONE 'UTC', {STAMP})"
 
 
-TASK_JSON = f"""
-SELECT t.id, json_build_object(
-  'id', t.id, 'data', t.data, 'meta', t.meta,
+@cache
+def _task_json(only_ground_truth: bool) -> Any:
+    """A task in the JSON export shape, as JSON text PostgreSQL builds."""
+    ground_truth = "AND a.ground_truth" if only_ground_truth else ""
+    return literal_column(
+        f"""json_build_object(
+  'id', tasks.id, 'data', tasks.data, 'meta', tasks.meta,
   'annotations', coalesce((
     SELECT json_agg(json_build_object(
       'id', a.id, 'completed_by', a.completed_by_id, 'result', a.result, 'was_cancelled', a.was_cancelled,
       'ground_truth', a.ground_truth, 'created_at', {_stamp("a.created_at")},
       'updated_at', {_stamp("a.updated_at")}, 'lead_time', a.lead_time, 'last_action', a.last_action,
       'task', a.task_id) ORDER BY a.id)
-    FROM annotations a WHERE a.task_id = t.id AND (NOT :only_gt OR a.ground_truth)), '[]'::json),
+    FROM annotations a WHERE a.task_id = tasks.id {ground_truth}), '[]'::json),
   'predictions', coalesce((
     SELECT json_agg(json_build_object(
       'id', p.id, 'result', p.result, 'score', p.score, 'model_version', p.model_version,
       'created_at', {_stamp("p.created_at")}, 'updated_at', {_stamp("p.updated_at")}, 'task', p.task_id)
       ORDER BY p.id)
-    FROM predictions p WHERE p.task_id = t.id), '[]'::json),
-  'drafts', '[]'::json, 'project', t.project_id, 'inner_id', t.inner_id,
-  'created_at', {_stamp("t.created_at")}, 'updated_at', {_stamp("t.updated_at")},
-  'updated_by', t.updated_by_id, 'is_labeled', t.is_labeled, 'overlap', t.overlap,
-  'total_annotations', t.total_annotations, 'cancelled_annotations', t.cancelled_annotations,
-  'total_predictions', t.total_predictions, 'comment_count', 0, 'unresolved_comment_count', 0,
+    FROM predictions p WHERE p.task_id = tasks.id), '[]'::json),
+  'drafts', '[]'::json, 'project', tasks.project_id, 'inner_id', tasks.inner_id,
+  'created_at', {_stamp("tasks.created_at")}, 'updated_at', {_stamp("tasks.updated_at")},
+  'updated_by', tasks.updated_by_id, 'is_labeled', tasks.is_labeled, 'overlap', tasks.overlap,
+  'total_annotations', tasks.total_annotations, 'cancelled_annotations', tasks.cancelled_annotations,
+  'total_predictions', tasks.total_predictions, 'comment_count', 0, 'unresolved_comment_count', 0,
   'last_comment_updated_at', NULL, 'comment_authors', '[]'::json, 'file_upload', NULL
-)::text AS encoded
-FROM tasks t
-WHERE t.project_id = :project AND t.id > :after
-  AND (:all_tasks OR t.total_annotations + t.cancelled_annotations > 0)
-  AND (:any_id OR t.id = ANY(:ids))
-ORDER BY t.id
-LIMIT {BATCH}
-"""
+)::text"""
+    ).label("encoded")
 
 
 async def _encoded_by_database(session: AsyncSession, request: ExportRequest) -> AsyncIterator[list[bytes]]:
     """Tasks as JSON text built by PostgreSQL, a batch at a time; the database builds the next batch
     while this one is sent."""
-    params = {
-        "project": request.project_id,
-        "all_tasks": request.all_tasks,
-        "any_id": not request.ids,
-        "ids": list(request.ids),
-        "only_gt": request.only_ground_truth,
-    }
+    encoded = _task_json(request.only_ground_truth)
 
     async def batch_after(after: int) -> Sequence[Any]:
-        return (await session.execute(text(TASK_JSON), {**params, "after": after})).all()
+        query = select(Task.id, encoded).where(*task_conditions(request), Task.id > after)
+        return (await session.execute(query.order_by(Task.id).limit(BATCH))).all()
 
     rows = await batch_after(0)
     while rows:
