@@ -1,8 +1,10 @@
 """Build users and projects for tests, through the services (so every rule applies)."""
 
+import asyncio
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db.models import Organization, Project
 from app.domain.roles import Actor, Role
@@ -51,3 +53,20 @@ async def make_organization(session: AsyncSession) -> int:
 async def make_project(session: AsyncSession, actor: Actor, **fields: Any) -> Project:
     payload = {"title": "Reviews", "label_config": SENTIMENT, **fields}
     return await projects.create_project(session, actor, payload)
+
+
+async def left_open(engine: AsyncEngine) -> int:
+    """Other connections to the test database idling inside a transaction (PostgreSQL), after
+    giving them a moment to finish: what a reader that was never closed leaves behind."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND state = 'idle in transaction'"
+    )
+    count = 0
+    for _ in range(50):
+        async with engine.connect() as conn:
+            count = int(await conn.scalar(query) or 0)
+        if count == 0:
+            break
+        await asyncio.sleep(0.1)
+    return count

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -115,7 +116,7 @@ def _task_query(request: ExportRequest, after: int) -> Any:
 
 async def stream_export(
     sessionmaker: async_sessionmaker[AsyncSession], prepared: PreparedExport
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield the export's bytes batch by batch from one snapshot; memory stays flat.
 
     On PostgreSQL the export reads one REPEATABLE READ snapshot, so tasks and annotations written
@@ -128,13 +129,15 @@ async def stream_export(
     async with sessionmaker() as session:
         if bind.dialect.name == "postgresql":
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            async for encoded in _encoded_by_database(session, prepared.request):
-                if isinstance(writer, JsonWriter):
-                    chunk = b"".join(writer.write_encoded(task) for task in encoded)
-                else:
-                    chunk = b"".join(writer.write(orjson.loads(task)) for task in encoded)
-                if chunk:  # one send per batch, not per task
-                    yield chunk
+            # closed here when the client leaves, so its read ahead ends before the session does
+            async with aclosing(_encoded_by_database(session, prepared.request)) as batches:
+                async for encoded in batches:
+                    if isinstance(writer, JsonWriter):
+                        chunk = b"".join(writer.write_encoded(task) for task in encoded)
+                    else:
+                        chunk = b"".join(writer.write(orjson.loads(task)) for task in encoded)
+                    if chunk:  # one send per batch, not per task
+                        yield chunk
         else:
             async for tasks in _batches(session, prepared.request, release=False):
                 if chunk := b"".join(writer.write(task) for task in tasks):
@@ -156,8 +159,9 @@ async def task_batches(
     async with sessionmaker() as session:
         if postgres:
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            async for encoded in _encoded_by_database(session, request):
-                yield [orjson.loads(task) for task in encoded]
+            async with aclosing(_encoded_by_database(session, request)) as batches:
+                async for encoded in batches:
+                    yield [orjson.loads(task) for task in encoded]
         else:
             async for tasks in _batches(session, request, release=True):
                 yield tasks
@@ -287,7 +291,9 @@ def _task_json(only_ground_truth: bool) -> Any:
     ).label("encoded")
 
 
-async def _encoded_by_database(session: AsyncSession, request: ExportRequest) -> AsyncIterator[list[bytes]]:
+async def _encoded_by_database(
+    session: AsyncSession, request: ExportRequest
+) -> AsyncGenerator[list[bytes], None]:
     """Tasks as JSON text built by PostgreSQL, a batch at a time; the database builds the next batch
     while this one is sent."""
     encoded = _task_json(request.only_ground_truth)

@@ -1,6 +1,7 @@
 """A one-shot export of 200,000 tasks over real HTTP streams: the first bytes come long before the
 last, and the server's memory does not grow with the export."""
 
+import gc
 import resource
 import threading
 import time
@@ -11,7 +12,7 @@ import orjson
 from app.db.engine import make_sessionmaker
 from app.domain.task_import import TaskItem
 from app.services import imports
-from tests.factories import make_actor, make_project
+from tests.factories import left_open, make_actor, make_project
 
 TASKS = 200_000
 
@@ -73,3 +74,29 @@ async def test_an_export_of_200k_tasks_streams_with_flat_server_memory(live, eng
     assert first is not None
     assert first < total / 10, (first, total)
     assert memory.peak - memory.base < 40, memory.peak - memory.base
+
+
+async def test_a_client_leaving_mid_export_leaves_no_transaction_open(live, engine):
+    """Closed when the response ends, not when the garbage collector gets to it (off here)."""
+    async with make_sessionmaker(engine)() as session:
+        actor, token = await make_actor(session)
+        project = await make_project(session, actor)
+        items = [TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(5_000)]
+        await imports.write_tasks(session, project.id, actor.user_id, items)
+        await session.commit()
+    gc.disable()
+    try:
+        for export_type in ("JSON", "CSV"):
+            await leave_early(f"{live.url}/api/projects/{project.id}/export?exportType={export_type}", token)
+            assert await left_open(engine) == 0, export_type
+    finally:
+        gc.enable()
+
+
+async def leave_early(url: str, token: str) -> None:
+    """Read the first tasks of an export of every task, then hang up."""
+    http = httpx.AsyncClient(headers={"Authorization": f"Token {token}"})
+    async with http, http.stream("GET", f"{url}&download_all_tasks=true") as response:
+        async for chunk in response.aiter_raw():
+            if len(chunk) > 1000:
+                break

@@ -3,10 +3,10 @@
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse
 
 from app.api.deps import CurrentActor, Id, JsonObject, Session, settings_of
-from app.api.rest.common import json_response, no_content
+from app.api.rest.common import ClosingStream, json_response, no_content
 from app.services import export_snapshots
 from app.services.export_snapshots import SnapshotView
 from app.services.shapes import iso, user_shape
@@ -99,7 +99,7 @@ async def download_export(
     if download.path is not None:
         return FileResponse(download.path, media_type=download.media_type, filename=download.filename)
     assert download.chunks is not None
-    return StreamingResponse(
+    return ClosingStream(
         download.chunks,
         media_type=download.media_type,
         headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},

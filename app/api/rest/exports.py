@@ -3,10 +3,9 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from app.api.deps import CurrentActor, Id, Session, flag, int_list
-from app.api.rest.common import json_response
+from app.api.rest.common import ClosingStream, json_response
 from app.services import exports
 
 router = APIRouter(tags=["export"])
@@ -34,7 +33,7 @@ async def export_tasks(
         only_ground_truth=flag(only_ground_truth),
     )
     prepared = await exports.prepare_export(session, actor, export)
-    return StreamingResponse(
+    return ClosingStream(
         exports.stream_export(request.app.state.sessionmaker, prepared),
         media_type=prepared.writer.media_type,
         headers={"Content-Disposition": f'attachment; filename="{prepared.filename}"'},
