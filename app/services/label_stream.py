@@ -352,28 +352,24 @@ async def _blocked(
     member: ProjectMember | None,
     project: Project,
     settings: ProjectSettings,
+    worked: int | None = None,
 ) -> str | None:
     """Pauses and the tasks-per-annotator limit apply to annotators and reviewers only."""
     if project_role(actor.role, member.role if member else None) not in PROJECT_ROLES:
         return None
     if member is not None and member.is_paused:
         return f"You are paused in this project: {member.pause_reason or 'ask a manager'}"
-    if member is not None and failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks):
-        return f"You are paused in this project: {evaluation_failure(settings, member)}"
+    failed = member and failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks)
+    if failed:
+        return f"You are paused in this project: {failed}"
     limit = annotator_limit(settings, project.task_count)
     if limit is None:
         return None
-    if await _worked(session, project.id, actor.user_id) >= limit:
+    if worked is None:
+        worked = await _worked(session, project.id, actor.user_id)
+    if worked >= limit:
         return f"You are paused in this project: you reached the limit of {limit} tasks per annotator"
     return None
-
-
-def evaluation_failure(settings: ProjectSettings, member: ProjectMember) -> str:
-    score = member.evaluation_score or 0.0
-    return (
-        f"your agreement with ground truth ({score:.0%} over {member.evaluation_tasks} tasks) is below "
-        f"the {settings.quality.evaluation.minimum_score:g}% needed to pass evaluation"
-    )
 
 
 async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: datetime) -> Served:
@@ -504,7 +500,7 @@ async def queue_counters(
     member = await session.scalar(
         select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user_id)
     )
-    if await _blocked(session, actor, member, project, settings) is not None:
+    if await _blocked(session, actor, member, project, settings, worked) is not None:
         return {"queue_total": worked, "queue_done": worked, "queue_left": 0}
     params = _params(project.id, user_id, now, settings)
     if settings.annotation.assignment == "manual":
@@ -528,8 +524,9 @@ def _fresh_count(form: Form) -> Any:
     Unlabeled tasks come from the maintained totals; less those USER worked on (their own
     annotations); less those without room for USER. An unlabeled task has fewer counted users than
     its overlap, so it is full only through live reservations or assignments of others: a few
-    tasks, checked with the pick's own room test. Under evaluation, labeled ground-truth tasks
-    USER has not worked on are added (they are exempt from the overlap).
+    tasks, checked with the pick's own room test. A labeled task USER holds a live reservation on
+    is added (`next` resumes it); under evaluation, so are labeled ground-truth tasks USER has not
+    worked on (they are exempt from the overlap).
     """
     unlabeled = (
         select(func.coalesce(func.sum(ProjectTotals.tasks - ProjectTotals.finished), 0))
@@ -562,7 +559,18 @@ def _fresh_count(form: Form) -> Any:
         )
         .scalar_subquery()
     )
-    count = unlabeled - worked - full
+    # a task labeled while USER held a live reservation on it (the settings changed): `next` resumes it
+    own = select(TaskReservation.task_id).where(
+        TaskReservation.project_id == PROJECT,
+        TaskReservation.user_id == USER,
+        TaskReservation.expires_at > NOW,
+    )
+    resumable = select(func.count(Task.id)).where(
+        Task.id.in_(own), Task.project_id == PROJECT, Task.is_labeled, ~_worked_by_user(Task.id)
+    )
+    if form.evaluation:  # labeled ground-truth tasks are counted below
+        resumable = resumable.where(~ground_truth(Task.id))
+    count = unlabeled - worked - full + resumable.scalar_subquery()
     if form.evaluation:
         truth = aliased(Annotation)
         labeled_truth = (

@@ -11,7 +11,6 @@ from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.label_stream import failed_evaluation
 from app.domain.project_settings import ProjectSettings
 from app.domain.roles import PROJECT_ROLES, Actor, Role
-from app.services.label_stream import evaluation_failure
 from app.services.projects import get_managed_project, get_project, settings_of
 
 
@@ -37,9 +36,7 @@ async def list_members(session: AsyncSession, actor: Actor, project_id: int) -> 
 def _pause_reason(settings: ProjectSettings, member: ProjectMember) -> str:
     if member.is_paused:
         return member.pause_reason or "paused by a manager"
-    if failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks):
-        return evaluation_failure(settings, member)
-    return ""
+    return failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks) or ""
 
 
 async def add_member(
@@ -87,9 +84,10 @@ async def set_paused(
     if member is None:
         raise NotFound("This user is not a member of the project.", field="user")
     settings = settings_of(project)
-    if not paused and failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks):
+    failed = failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks)
+    if not paused and failed:
         raise Conflict(
-            f"This member is paused by annotator evaluation: {evaluation_failure(settings, member)}. "
+            f"This member is paused by annotator evaluation: {failed}. "
             "To unpause them, relax the evaluation settings (a lower score required or more tasks "
             "for evaluation)."
         )

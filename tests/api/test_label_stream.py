@@ -398,6 +398,19 @@ async def test_another_annotators_reservation_takes_the_last_slot_out_of_my_queu
     assert (await queue_of(team, pid))[0] == (0, 1, 1)
 
 
+async def test_a_task_labeled_by_a_settings_change_stays_in_the_queue_of_its_reserver(team):
+    pid, ids = await stream_project(team, n=2, skip_queue="REQUEUE_FOR_OTHERS")
+    await skip(team, (await next_(team, pid)).json()["id"])
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]
+    # the skip now completes the task, but the reviewer holds it: next resumes it and it counts
+    await team.client.patch(
+        f"/api/projects/{pid}", json={"skip_queue": "IGNORE_SKIPPED"}, headers=team.headers()
+    )
+    assert (await queue_of(team, pid, Role.REVIEWER))[0] == (0, 2, 2)
+    resumed = (await next_(team, pid, Role.REVIEWER)).json()
+    assert (resumed["id"], resumed["queue"]) == (ids[0], "reservation")
+
+
 async def test_a_task_with_the_annotators_draft_is_resumed_before_the_queue(team):
     pid, ids = await stream_project(team, n=3)
     draft = {"result": CHOICE, "lead_time": 2}

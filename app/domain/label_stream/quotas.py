@@ -57,22 +57,29 @@ def overlap_targets(
     return {inner_id: annotations_per_task if inner_id in cohort else 1 for inner_id in ordered}
 
 
-def failed_evaluation(settings: ProjectSettings, score: float | None, tasks: int) -> bool:
-    """ "Pause annotator on failed evaluation": their agreement with ground truth (0-1) is below the
-    score required, once they completed the "number of tasks for evaluation" ground-truth tasks.
+def failed_evaluation(settings: ProjectSettings, score: float | None, tasks: int) -> str | None:
+    """ "Pause annotator on failed evaluation": why the user is paused, or None. Their agreement with
+    ground truth (0-1) is below the score required, once they completed the "number of tasks for
+    evaluation" ground-truth tasks.
 
     Derived from the settings each time, so relaxing them unpauses at once, and a manager cannot
     unpause by hand ("you will need to relax the evaluation settings"). Only the ground-truth
     metric scores members; acceptance and rejection metrics need reviews, which score nobody yet.
     """
     evaluation = settings.quality.evaluation
-    return (
+    failed = (
         evaluation.enabled
         and evaluation.metric == "gt_agreement"
         and evaluation.pause_on_fail
         and score is not None
         and tasks >= evaluation.minimum_tasks
         and round(score * 100, 9) < evaluation.minimum_score  # 0.29 * 100 is 28.999999999999996
+    )
+    if not failed:
+        return None
+    return (
+        f"your agreement with ground truth ({score or 0:.0%} over {tasks} tasks) is below "
+        f"the {evaluation.minimum_score:g}% needed to pass evaluation"
     )
 
 
