@@ -157,12 +157,16 @@ def slots_taken(task_id: Any, skip_queue: SkipQueue) -> Any:
 
 
 def holds_slot(task_id: Any) -> Any:
-    """USER holds a slot already (a live reservation, or an assignment): they keep it."""
+    """USER holds a slot already (a live reservation, or an assignment they have not worked on yet):
+    they keep it."""
     reserved = exists().where(
         TaskReservation.task_id == task_id, TaskReservation.user_id == USER, TaskReservation.expires_at > NOW
     )
     assigned = exists().where(
-        TaskAssignment.task_id == task_id, TaskAssignment.user_id == USER, TaskAssignment.kind == "AN"
+        TaskAssignment.task_id == task_id,
+        TaskAssignment.user_id == USER,
+        TaskAssignment.kind == "AN",
+        ~exists().where(Annotation.task_id == TaskAssignment.task_id, Annotation.completed_by_id == USER),
     )
     return reserved | assigned
 

@@ -398,6 +398,20 @@ async def test_another_annotators_reservation_takes_the_last_slot_out_of_my_queu
     assert (await queue_of(team, pid))[0] == (0, 1, 1)
 
 
+async def test_an_assignee_who_skipped_their_task_no_longer_holds_its_slot(team):
+    pid, ids = await stream_project(team, n=2, skip_queue="REQUEUE_FOR_ME")
+    await skip(team, (await next_(team, pid)).json()["id"])
+    body = {"users": [team.ids[AN]], "selectedItems": {"all": False, "included": [ids[0]]}, "type": "AN"}
+    await team.client.post(f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers())
+    assert (await next_(team, pid)).json()["id"] == ids[1]
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]
+    assert (await submit(team, ids[0], Role.REVIEWER)).status_code == 201
+    assert (await queue_of(team, pid))[0] == (1, 1, 2)
+    assert (await submit(team, ids[1])).status_code == 201
+    # the skipped task is full now: it does not come back to the skipper, assignment or not
+    assert (await next_(team, pid)).status_code == 404
+
+
 async def test_a_task_labeled_by_a_settings_change_stays_in_the_queue_of_its_reserver(team):
     pid, ids = await stream_project(team, n=2, skip_queue="REQUEUE_FOR_OTHERS")
     await skip(team, (await next_(team, pid)).json()["id"])
