@@ -80,12 +80,12 @@ async def refresh_evaluation(
 
 async def add_annotator_on_low_agreement(
     session: AsyncSession, task: Task, settings: ProjectSettings, config: LabelConfig
-) -> bool:
+) -> None:
     """A task that just met its overlap with agreement below the threshold takes one more annotator:
-    its overlap grows by one and it is open again. True when that happened."""
+    its overlap grows by one and it is open again."""
     strategy = settings.quality.agreement
-    if task.extra_overlap >= strategy.max_additional_annotators:
-        return False  # also when the strategy is off: then no annotator can be added
+    if not needs_another_annotator(settings, 0.0, task.extra_overlap):
+        return  # whatever its agreement (the strategy is off, or enough annotators were added)
     rows = await session.execute(
         select(Annotation.completed_by_id, Annotation.result)
         .where(
@@ -99,10 +99,8 @@ async def add_annotator_on_low_agreement(
     agreement = task_agreement(
         list(latest.values()), _controls(config), _weights(settings), methodology=strategy.methodology
     )
-    if not needs_another_annotator(settings, agreement, task.extra_overlap):
-        return False
-    task.extra_overlap += 1
-    task.overlap += 1
-    task.is_labeled = False
-    task.completed_at = None
-    return True
+    if needs_another_annotator(settings, agreement, task.extra_overlap):
+        task.extra_overlap += 1
+        task.overlap += 1
+        task.is_labeled = False
+        task.completed_at = None
