@@ -5,6 +5,7 @@ Scores come from `app.domain.agreement`; here are the annotations they are compu
 """
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -39,19 +40,21 @@ async def refresh_evaluation(
     settings: ProjectSettings,
     config: LabelConfig,
     *,
+    users: Collection[int] = (),
     task_id: int | None = None,
-    also: int | None = None,
 ) -> None:
-    """Recompute the ground-truth agreement of the members who worked on `task_id` and of `also`
-    (whose annotation there may be gone; every member when `task_id` is None): the mean, over
-    ground-truth tasks they submitted, of their latest submission's agreement with the ground truth.
-    Kept while evaluation is on, pausing or not ("calculated in the background")."""
+    """Recompute the ground-truth agreement of the members among `users` and of those who worked on
+    `task_id` (every member when neither is given): the mean, over ground-truth tasks they
+    submitted, of their latest submission's agreement with the ground truth. Kept while evaluation
+    is on, pausing or not ("calculated in the background")."""
     if not settings.quality.evaluation.enabled:
         return
     members = select(ProjectMember).where(ProjectMember.project_id == project_id)
-    if task_id is not None:
+    if users or task_id is not None:
         workers = select(Annotation.completed_by_id).where(Annotation.task_id == task_id)
-        members = members.where(or_(ProjectMember.user_id.in_(workers), ProjectMember.user_id == also))
+        members = members.where(
+            or_(ProjectMember.user_id.in_(list(users)), ProjectMember.user_id.in_(workers))
+        )
     evaluated = {member.user_id: member for member in await session.scalars(members)}
     if not evaluated:
         return

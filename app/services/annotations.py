@@ -98,20 +98,25 @@ async def create_annotation(
         await agreement.add_annotator_on_low_agreement(session, task, settings, config_of(project))
     evaluated = settings.quality.evaluation.enabled
     if evaluated and (ground_truth or await agreement.has_ground_truth(session, task.id)):
-        await _refresh_evaluation(session, project, task.id, annotation.completed_by_id)
+        await _refresh_evaluation(session, project, annotation, truth_changed=ground_truth)
     await session.flush()
     return annotation
 
 
 async def _refresh_evaluation(
-    session: AsyncSession, project: Project, task_id: int, author: int | None
+    session: AsyncSession, project: Project, annotation: Annotation, *, truth_changed: bool
 ) -> None:
-    """The task's annotators (and the author of a change) are evaluated again: its ground truth or one
-    of their annotations of it changed."""
+    """Evaluate again the author of a changed annotation, and, when it changed the task's ground
+    truth, everyone who worked on the task."""
     await session.flush()
-    settings = settings_of(project)
+    authors = [] if annotation.completed_by_id is None else [annotation.completed_by_id]
     await agreement.refresh_evaluation(
-        session, project.id, settings, config_of(project), task_id=task_id, also=author
+        session,
+        project.id,
+        settings_of(project),
+        config_of(project),
+        users=authors,
+        task_id=annotation.task_id if truth_changed else None,
     )
 
 
@@ -185,6 +190,7 @@ async def update_annotation(
         annotation.result = _result_of(project, payload, cancelled=annotation.was_cancelled)
     if "lead_time" in payload:
         annotation.lead_time = _lead_time(payload)
+    was_truth = annotation.ground_truth
     if "ground_truth" in payload and actor.manages:
         if payload["ground_truth"]:
             await _clear_ground_truth(session, task.id)
@@ -194,7 +200,8 @@ async def update_annotation(
     annotation.last_action = "updated"
     await session.flush()
     await refresh_task_state(session, task, settings_of(project).effective_skip_queue())
-    await _refresh_evaluation(session, project, task.id, annotation.completed_by_id)
+    truth_changed = was_truth or annotation.ground_truth
+    await _refresh_evaluation(session, project, annotation, truth_changed=truth_changed)
     await session.flush()
     return annotation
 
@@ -205,7 +212,7 @@ async def delete_annotation(session: AsyncSession, actor: Actor, annotation_id: 
     project = await session.get_one(Project, task.project_id)
     await session.execute(delete(Annotation).where(Annotation.id == annotation.id))
     await refresh_task_state(session, task, settings_of(project).effective_skip_queue())
-    await _refresh_evaluation(session, project, task.id, annotation.completed_by_id)
+    await _refresh_evaluation(session, project, annotation, truth_changed=annotation.ground_truth)
     await session.flush()
 
 

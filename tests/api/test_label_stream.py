@@ -520,7 +520,7 @@ async def test_without_pausing_the_evaluation_is_calculated_in_the_background(te
         team, n=2, annotator_evaluation_enabled=True, annotator_evaluation_minimum_tasks=1
     )
     await ground_truth_on(team, ids[0])
-    assert (await submit(team, ids[0], result=NEGATIVE)).status_code == 201
+    mine = await submit(team, ids[0], result=NEGATIVE)
     row = await member_row(team, pid)
     assert (row["paused"], row["evaluation_score"], row["evaluation_tasks"]) == (False, 0.0, 1)
     assert (await next_(team, pid)).status_code == 200
@@ -528,6 +528,9 @@ async def test_without_pausing_the_evaluation_is_calculated_in_the_background(te
     truth = {"result": NEGATIVE, "ground_truth": True}
     await team.client.post(f"/api/tasks/{ids[0]}/annotations", json=truth, headers=team.headers())
     assert (await member_row(team, pid))["evaluation_score"] == 1.0
+    await team.client.delete(f"/api/annotations/{mine.json()['id']}", headers=team.headers())
+    row = await member_row(team, pid)
+    assert (row["evaluation_score"], row["evaluation_tasks"]) == (None, 0)
 
 
 async def low_agreement_project(team, n=1):
