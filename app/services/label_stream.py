@@ -171,8 +171,20 @@ def holds_slot(task_id: Any) -> Any:
     return reserved | assigned
 
 
-def _worked_by_user(task_id: Any) -> Any:
-    return exists().where(Annotation.task_id == task_id, Annotation.completed_by_id == USER)
+def _unworked(task_id: Any, *conditions: Any) -> Any:
+    """USER has no annotation of the task (meeting `conditions`).
+
+    A scalar subquery probed per candidate through USER's annotations in the project's index: as
+    NOT EXISTS the planner turns it into an anti-join that reads USER's (or every) annotation from
+    the start (170-230 ms against 0.5 ms per pick at 1M tasks).
+    """
+    mine = select(Annotation.id).where(
+        Annotation.project_id == PROJECT,
+        Annotation.completed_by_id == USER,
+        Annotation.task_id == task_id,
+        *conditions,
+    )
+    return mine.limit(1).scalar_subquery().is_(None)
 
 
 def ground_truth(task_id: Any) -> Any:
@@ -235,7 +247,7 @@ def _fresh(form: Form) -> Any:
     return select(Task).where(
         Task.project_id == PROJECT,
         open_task,
-        ~_worked_by_user(Task.id),
+        _unworked(Task.id),
         has_room(form),
     )
 
@@ -257,11 +269,7 @@ def _skipped(form: Form) -> Any:
     return select(Task).where(
         Task.project_id == PROJECT,
         Task.id.in_(skips),
-        ~exists().where(
-            Annotation.task_id == Task.id,
-            Annotation.completed_by_id == USER,
-            Annotation.was_cancelled.is_(False),
-        ),
+        _unworked(Task.id, Annotation.was_cancelled.is_(False)),
         has_room(form),
     )
 
@@ -407,9 +415,7 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
 # Tasks USER keeps a draft of (asked only when they keep one).
 DRAFTED_TASKS = select(Draft.task_id).where(Draft.project_id == PROJECT, Draft.user_id == USER)
 # The task, unless USER has worked on it already.
-UNWORKED_TASK = select(Task).where(
-    Task.id == TASK, ~exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == USER)
-)
+UNWORKED_TASK = select(Task).where(Task.id == TASK, _unworked(Task.id))
 
 
 async def _pick(
@@ -459,7 +465,9 @@ def _reserve(
 def _assigned(requeue_to_me: bool) -> tuple[tuple[Any, str], ...]:
     """Manual assignment: USER's assigned tasks they have not worked on, then (requeue to me) the
     assigned tasks they skipped and never submitted."""
-    mine = and_(Annotation.task_id == Task.id, Annotation.completed_by_id == USER)
+    mine = and_(
+        Annotation.project_id == PROJECT, Annotation.task_id == Task.id, Annotation.completed_by_id == USER
+    )
     assigned = exists().where(
         TaskAssignment.task_id == Task.id, TaskAssignment.user_id == USER, TaskAssignment.kind == "AN"
     )
@@ -558,7 +566,7 @@ def _fresh_count(form: Form) -> Any:
             Task.id.in_(reserved.union(assigned)),
             Task.project_id == PROJECT,
             Task.is_labeled.is_(False),
-            ~_worked_by_user(Task.id),
+            _unworked(Task.id),
             ~has_room(form),
         )
         .scalar_subquery()
@@ -570,7 +578,7 @@ def _fresh_count(form: Form) -> Any:
         TaskReservation.expires_at > NOW,
     )
     resumable = select(func.count(Task.id)).where(
-        Task.id.in_(own), Task.project_id == PROJECT, Task.is_labeled, ~_worked_by_user(Task.id)
+        Task.id.in_(own), Task.project_id == PROJECT, Task.is_labeled, _unworked(Task.id)
     )
     if form.evaluation:  # labeled ground-truth tasks are counted below
         resumable = resumable.where(~ground_truth(Task.id))
@@ -581,7 +589,7 @@ def _fresh_count(form: Form) -> Any:
             select(func.count(distinct(truth.task_id)))
             .join(Task, Task.id == truth.task_id)
             .where(truth.project_id == PROJECT, truth.ground_truth)
-            .where(Task.is_labeled, ~_worked_by_user(Task.id))
+            .where(Task.is_labeled, _unworked(Task.id))
             .scalar_subquery()
         )
         count = count + labeled_truth
