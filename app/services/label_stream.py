@@ -465,16 +465,13 @@ def _reserve(
 def _assigned(requeue_to_me: bool) -> tuple[tuple[Any, str], ...]:
     """Manual assignment: USER's assigned tasks they have not worked on, then (requeue to me) the
     assigned tasks they skipped and never submitted."""
-    mine = and_(
-        Annotation.project_id == PROJECT, Annotation.task_id == Task.id, Annotation.completed_by_id == USER
-    )
     assigned = exists().where(
         TaskAssignment.task_id == Task.id, TaskAssignment.user_id == USER, TaskAssignment.kind == "AN"
     )
     base = select(Task).where(Task.project_id == PROJECT, assigned)
-    queues = [(base.where(~exists().where(mine)), "assigned")]
+    queues = [(base.where(_unworked(Task.id)), "assigned")]
     if requeue_to_me:
-        skipped = base.where(exists().where(mine), ~exists().where(mine, Annotation.was_cancelled.is_(False)))
+        skipped = base.where(~_unworked(Task.id), _unworked(Task.id, Annotation.was_cancelled.is_(False)))
         queues.append((skipped, "requeued_skip"))
     return tuple(queues)
 
