@@ -30,10 +30,11 @@ from app.db.models import (
     TaskReservation,
 )
 from app.domain.errors import NotFound
-from app.domain.label_stream import annotator_limit, failed_evaluation
+from app.domain.label_stream import annotator_limit
 from app.domain.project_settings import ProjectSettings
 from app.domain.roles import PROJECT_ROLES, Actor, project_role
 from app.domain.task_state import SkipQueue
+from app.services.members import pause_reason
 from app.services.projects import settings_of, visible_to
 
 PICK_ATTEMPTS = 8
@@ -369,11 +370,8 @@ async def _blocked(
     """Pauses and the tasks-per-annotator limit apply to annotators and reviewers only."""
     if project_role(actor.role, member.role if member else None) not in PROJECT_ROLES:
         return None
-    if member is not None and member.is_paused:
-        return f"You are paused in this project: {member.pause_reason or 'ask a manager'}"
-    failed = member and failed_evaluation(settings, member.evaluation_score, member.evaluation_tasks)
-    if failed:
-        return f"You are paused in this project: {failed}"
+    if member is not None and (paused := pause_reason(settings, member, actor.role)):
+        return f"You are paused in this project: {paused}"
     limit = annotator_limit(settings, project.task_count)
     if limit is None:
         return None

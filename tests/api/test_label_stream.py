@@ -515,6 +515,25 @@ async def test_pause_annotator_on_failed_evaluation_once_they_did_the_number_of_
     assert (await next_(team, pid)).status_code == 200
 
 
+async def test_managers_are_unaffected_by_evaluation_requirements(team):
+    pid, ids = await stream_project(
+        team,
+        n=2,
+        annotator_evaluation_enabled=True,
+        pause_on_failed_annotator_evaluation=True,
+        annotator_evaluation_minimum_tasks=1,
+    )
+    manager = team.ids[Role.MANAGER]
+    await team.client.post(f"/api/projects/{pid}/members", json={"user": manager}, headers=team.headers())
+    await ground_truth_on(team, ids[0])
+    assert (await submit(team, ids[0], Role.MANAGER, result=NEGATIVE)).status_code == 201
+    row = await member_row(team, pid, Role.MANAGER)
+    assert (row["paused"], row["evaluation_score"], row["evaluation_tasks"]) == (False, 0.0, 1)
+    assert (await next_(team, pid, Role.MANAGER)).status_code == 200
+    unpause = f"/api/projects/{pid}/members/{manager}/unpause"
+    assert (await team.client.post(unpause, headers=team.headers())).status_code == 200
+
+
 async def test_without_pausing_the_evaluation_is_calculated_in_the_background(team):
     pid, ids = await stream_project(
         team, n=2, annotator_evaluation_enabled=True, annotator_evaluation_minimum_tasks=1
