@@ -193,7 +193,8 @@ async def write_tasks(
     await session.flush()
     if overlap > 1 and settings.quality.coverage_percent < 100:
         await refresh_overlap(session, project)
-    if annotations:
+    # new tasks: only a ground truth among their own annotations scores anyone against them
+    if any(a.get("ground_truth") for item in items for a in item.annotations):
         await agreement.refresh_evaluation(session, project.id, settings, config_of(project))
     return Written(ids, len(annotations), len(predictions), keys)
 

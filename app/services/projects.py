@@ -164,7 +164,8 @@ async def update_project(
     """Apply a partial update; a config change that would orphan existing annotations is refused."""
     project = await get_managed_project(session, actor, project_id)
     settings = apply_ls_fields(settings_of(project), payload)
-    if "label_config" in payload and payload["label_config"] != project.label_config:
+    config_changed = "label_config" in payload and payload["label_config"] != project.label_config
+    if config_changed:
         config = _parse_config(payload["label_config"])
         await _refuse_breaking_config(session, project, config)
         project.label_config = payload["label_config"]
@@ -174,7 +175,7 @@ async def update_project(
     await session.flush()
     if _overlap_inputs(before) != _overlap_inputs(settings):
         await refresh_overlap(session, project)
-    if _evaluation_inputs(before) != _evaluation_inputs(settings) or "label_config" in payload:
+    if config_changed or _evaluation_inputs(before) != _evaluation_inputs(settings):
         await agreement.refresh_evaluation(session, project.id, settings, config_of(project))
     return project
 

@@ -552,6 +552,21 @@ async def test_without_pausing_the_evaluation_is_calculated_in_the_background(te
     assert (row["evaluation_score"], row["evaluation_tasks"]) == (None, 0)
 
 
+async def test_imported_ground_truth_evaluates_the_imported_annotators(team):
+    pid, _ids = await stream_project(team, n=1, annotator_evaluation_enabled=True)
+    task = {
+        "data": {"review_text": "imported"},
+        "annotations": [
+            {"result": CHOICE, "ground_truth": True},
+            {"result": NEGATIVE, "completed_by": team.ids[AN]},
+        ],
+    }
+    imported = await team.client.post(f"/api/projects/{pid}/import", json=[task], headers=team.headers())
+    assert imported.status_code == 201, imported.text
+    row = await member_row(team, pid)
+    assert (row["evaluation_score"], row["evaluation_tasks"]) == (0.0, 1)
+
+
 async def low_agreement_project(team, n=1):
     pid, ids = await stream_project(
         team,
