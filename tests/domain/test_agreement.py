@@ -550,3 +550,19 @@ def test_long_texts() -> None:
     assert annotation_agreement([text(a)], [text(b)], {"comment": "TextArea"}) == pytest.approx(
         expected, abs=1e-12
     )
+
+
+def test_a_region_without_its_geometry_matches_only_itself() -> None:
+    controls = {"label": "PolygonLabels", "box": "RectangleLabels"}
+    broken = [{"from_name": "label", "type": "polygonlabels", "value": {"polygonlabels": ["Car"]}}]
+    whole = [
+        {
+            "from_name": "label",
+            "type": "polygonlabels",
+            "value": {"points": [[0, 0], [10, 0], [10, 10]], "polygonlabels": ["Car"]},
+        }
+    ]
+    no_x = [{"from_name": "box", "type": "rectanglelabels", "value": {"y": 1, "rectanglelabels": ["Car"]}}]
+    assert annotation_agreement(broken, whole, controls) == 0.5  # the box control is empty on both sides
+    assert annotation_agreement(broken, broken, controls) == 1.0
+    assert annotation_agreement(no_x, no_x, controls) == 1.0

@@ -174,10 +174,23 @@ def _control_score(tag: str, a: Sequence[Item], b: Sequence[Item]) -> float:
         return 1.0
     if not a or not b:
         return 0.0
-    similarity = _similarity(tag)
+    similarity = _readable(_similarity(tag))
     table = [[similarity(x, y) for y in b] for x in a]
     maxima = [max(row) for row in table] + [max(column) for column in zip(*table, strict=True)]
     return math.fsum(maxima) / len(maxima)
+
+
+def _readable(similarity: Similarity) -> Similarity:
+    """An item the metric cannot read (a region without its geometry, kept from an older config or
+    an import) matches only an identical item, rather than failing the request that scores it."""
+
+    def score(a: Item, b: Item) -> float:
+        try:
+            return similarity(a, b)
+        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
+            return float(a == b)
+
+    return score
 
 
 def _similarity(tag: str) -> Similarity:
