@@ -167,7 +167,7 @@ def holds_slot(task_id: Any) -> Any:
         TaskAssignment.task_id == task_id,
         TaskAssignment.user_id == USER,
         TaskAssignment.kind == "AN",
-        ~exists().where(Annotation.task_id == TaskAssignment.task_id, Annotation.completed_by_id == USER),
+        _unworked(task_id),
     )
     return reserved | assigned
 
@@ -443,7 +443,7 @@ async def room_left(
 ) -> bool:
     """Recount a locked task's slots in a fresh statement: exact, since every slot writer locks the row."""
     statement = _room_statement(settings.effective_skip_queue(), settings.quality.evaluation.enabled)
-    params = {"task_id": task.id, "user_id": user_id, "now": now}
+    params = {"task_id": task.id, "project_id": task.project_id, "user_id": user_id, "now": now}
     taken, exempt = (await session.execute(statement, params)).one()
     return bool(exempt) or (taken or 0) < task.overlap
 
