@@ -122,6 +122,7 @@ async def stream_export(
     On PostgreSQL the export reads one REPEATABLE READ snapshot, so tasks and annotations written
     meanwhile are either wholly in it or not at all, and the database builds each task as JSON: the
     JSON export sends that text as it is, other formats parse it (cheaper than building it here).
+    On SQLite each batch is read in its own transaction (`_batches`).
     """
     writer = prepared.writer
     yield writer.start()
@@ -139,7 +140,7 @@ async def stream_export(
                     if chunk:  # one send per batch, not per task
                         yield chunk
         else:
-            async for tasks in _batches(session, prepared.request, release=False):
+            async for tasks in _batches(session, prepared.request):
                 if chunk := b"".join(writer.write(task) for task in tasks):
                     yield chunk
     yield writer.finish()
@@ -150,10 +151,9 @@ async def task_batches(
 ) -> AsyncGenerator[list[dict[str, Any]], None]:
     """The asked tasks in the JSON export shape, a batch at a time in id order, for a background job.
 
-    On PostgreSQL every batch comes from one REPEATABLE READ snapshot, built as JSON by the database, as
-    in `stream_export`. On SQLite a
-    transaction holds the database's write lock, so each batch is read in its own short transaction and
-    the job can record its progress between batches.
+    On PostgreSQL every batch comes from one REPEATABLE READ snapshot, built as JSON by the database,
+    as in `stream_export`; on SQLite each batch is read in its own short transaction, so the job can
+    record its progress between batches.
     """
     postgres = sessionmaker.kw["bind"].dialect.name == "postgresql"
     async with sessionmaker() as session:
@@ -163,20 +163,19 @@ async def task_batches(
                 async for encoded in batches:
                     yield [orjson.loads(task) for task in encoded]
         else:
-            async for tasks in _batches(session, request, release=True):
+            async for tasks in _batches(session, request):
                 yield tasks
 
 
-async def _batches(
-    session: AsyncSession, request: ExportRequest, *, release: bool
-) -> AsyncIterator[list[dict[str, Any]]]:
+async def _batches(session: AsyncSession, request: ExportRequest) -> AsyncIterator[list[dict[str, Any]]]:
+    """SQLite: each batch in its own short transaction, which holds the database's write lock, so
+    neither a slow download nor a long job keeps annotators from writing meanwhile."""
     after = 0
     while rows := (await session.execute(_task_query(request, after))).all():
         batch = select(Task.id).where(*task_conditions(request), Task.id > after, Task.id <= rows[-1].id)
         after = rows[-1].id
         tasks = await _task_dicts(session, rows, batch, request.only_ground_truth)
-        if release:
-            await session.rollback()
+        await session.rollback()
         yield tasks
 
 

@@ -8,10 +8,12 @@ import time
 
 import httpx
 import orjson
+import pytest
 
 from app.db.engine import make_sessionmaker
 from app.domain.task_import import TaskItem
 from app.services import imports
+from tests.api.test_tasks import CHOICE
 from tests.factories import left_open, make_actor, make_project
 
 TASKS = 200_000
@@ -100,3 +102,26 @@ async def leave_early(url: str, token: str) -> None:
         async for chunk in response.aiter_raw():
             if len(chunk) > 1000:
                 break
+
+
+@pytest.mark.core
+async def test_writes_go_on_while_a_client_reads_an_export_slowly(live, engine):
+    """On SQLite too, where a transaction held for the whole download would block every write."""
+    async with make_sessionmaker(engine)() as session:
+        actor, token = await make_actor(session)
+        project = await make_project(session, actor)
+        items = [
+            TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(40_000)
+        ]  # more than socket buffers hold
+        written = await imports.write_tasks(session, project.id, actor.user_id, items)
+        await session.commit()
+    headers = {"Authorization": f"Token {token}"}
+    url = f"{live.url}/api/projects/{project.id}/export?exportType=JSON&download_all_tasks=true"
+    async with httpx.AsyncClient(headers=headers, timeout=10) as http, http.stream("GET", url) as export:
+        reading = export.aiter_raw()
+        await anext(reading)  # the export has begun; the client pauses
+        answer = {"result": CHOICE}
+        submitted = await http.post(f"{live.url}/api/tasks/{written.task_ids[-1]}/annotations", json=answer)
+        assert submitted.status_code == 201
+        async for _ in reading:
+            pass
