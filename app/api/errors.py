@@ -47,9 +47,17 @@ def _overflowed(exc: BaseException | None) -> bool:
 
 def driver_error(request: Request, exc: Exception) -> Response:
     """A number from the request (a path, query or body id) past what the database's column holds
-    reaches the driver as an overflow: the client's mistake, a 400, on every route and database."""
+    reaches the driver as an overflow: the client's mistake, a 400, on every route and database.
+    A connection lost mid-request (the database restarted) rolled the request back: a 503 to retry."""
     if _overflowed(exc):
         return JSONResponse({"detail": "A number in the request is out of range."}, status_code=400)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        log.warning("database connection lost: %s", exc.orig)
+        return JSONResponse(
+            {"detail": "The database connection was lost; nothing was saved. Retry the request."},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
     return unexpected_error(request, exc)
 
 
