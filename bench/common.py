@@ -31,14 +31,16 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2)}
 
 
+def _family(pid: int) -> list[int]:
+    """A process and its children (uvicorn workers)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid] + [int(p) for p in children]
+
+
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn workers), in MB."""
+    """Resident memory of a process and its children, in MB."""
     total = 0
-    pids = [pid] + [
-        int(p)
-        for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    ]
-    for p in pids:
+    for p in _family(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -46,6 +48,26 @@ def rss_mb(pid: int) -> float:
         except FileNotFoundError:
             continue
     return round(total / 1024, 1)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time used so far by the server (a process and its children) and by all of PostgreSQL."""
+    postgres = [
+        int(p)
+        for p in subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split()
+    ]
+    return {"server": _cpu_seconds(_family(pid)), "postgres": _cpu_seconds(postgres)}
 
 
 def commit() -> str:
@@ -67,17 +89,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# pgbench's figures in BENCHMARKS.md connect through the local socket; so does the benchmarked server
+# when the database runs on the same machine: loopback TCP costs the server a fifth of its CPU
+PG_SOCKET = "/var/run/postgresql"
+
+
+def _pg_location() -> str:
+    """`user@/` plus the host query for asyncpg and SQLAlchemy; QUORUM_BENCH_PG_HOST overrides."""
+    host = os.environ.get("QUORUM_BENCH_PG_HOST") or (PG_SOCKET if Path(PG_SOCKET).is_dir() else "127.0.0.1")
+    return f"postgres@/{{database}}?host={host}&port=5432"
+
+
 @contextmanager
-def fresh_database(kind: str, pg: str = "postgres@127.0.0.1:5432") -> Iterator[str]:
+def fresh_database(kind: str) -> Iterator[str]:
     """A new empty PostgreSQL database (dropped afterwards) or SQLite file."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
         return
     name = f"quorum_bench_{uuid.uuid4().hex[:8]}"
+    location = _pg_location()
 
     async def run(sql: str) -> None:
-        conn = await asyncpg.connect(f"postgresql://{pg}/postgres")
+        conn = await asyncpg.connect(f"postgresql://{location.format(database='postgres')}")
         try:
             await conn.execute(sql)
         finally:
@@ -85,7 +119,7 @@ def fresh_database(kind: str, pg: str = "postgres@127.0.0.1:5432") -> Iterator[s
 
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
     try:
-        yield f"postgresql+asyncpg://{pg}/{name}"
+        yield f"postgresql+asyncpg://{location.format(database=name)}"
     finally:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from app import __version__
 from app.db.engine import make_engine
 from app.db.models import Annotation, ApiToken, Task
-from bench.common import commit, fresh_database, percentiles, server
+from bench.common import Server, commit, cpu_seconds, fresh_database, percentiles, server
+from bench.lean_http import LeanClient
 
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
@@ -56,18 +57,10 @@ async def tokens_of(database_url: str, user_ids: list[int]) -> list[str]:
     return [keys[u] for u in user_ids]
 
 
-def client(url: str, token: str) -> httpx.AsyncClient:
-    # idle connections are dropped before the server's 5 s keep-alive closes them under a pause
-    limits = httpx.Limits(keepalive_expiry=2)
-    return httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60, limits=limits
-    )
-
-
 async def annotator(
-    http: httpx.AsyncClient, project: int, until: float, pause: float, stats: dict[str, Any]
+    http: LeanClient, project: int, until: float, pause: float, stats: dict[str, Any]
 ) -> None:
-    async with http:
+    try:
         await asyncio.sleep(random.uniform(0, pause))  # paced annotators start spread out, not at once
         while time.monotonic() < until:
             started = time.perf_counter()
@@ -82,6 +75,8 @@ async def annotator(
             stats["statuses"][submitted.status_code] = stats["statuses"].get(submitted.status_code, 0) + 1
             if pause:
                 await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+    finally:
+        await http.aclose()
 
 
 async def violations(database_url: str, project: int) -> dict[str, int]:
@@ -112,7 +107,7 @@ async def violations(database_url: str, project: int) -> dict[str, int]:
 
 
 def run_mode(
-    url: str, tokens: list[str], project: int, mode: str, seconds: float, rate: float
+    quorum: Server, tokens: list[str], project: int, mode: str, seconds: float, rate: float
 ) -> dict[str, Any]:
     """One timed run: saturation (no pause) or paced (the whole crowd offers `rate` cycles/s)."""
     pause = len(tokens) / rate if mode == "paced" else 0.0
@@ -122,7 +117,7 @@ def run_mode(
     async def crowd() -> None:
         # clients are built before the clock starts: building one blocks the loop for tens of ms on
         # a slow CPU, which would hold back annotators whose start time has come and send them at once
-        clients = [client(url, token) for token in tokens]
+        clients = [LeanClient(quorum.url, token) for token in tokens]
         # nor should this process's garbage collector pause the crowd in the middle of a request
         gc.collect()
         gc.freeze()
@@ -130,15 +125,19 @@ def run_mode(
         timing["started"] = time.perf_counter()
         await asyncio.gather(*(annotator(http, project, timing["until"], pause, stats) for http in clients))
 
+    cpu_before = cpu_seconds(quorum.process.pid)
     asyncio.run(crowd())
-    started = timing["started"]
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - timing["started"]
+    cpu = {name: used - cpu_before[name] for name, used in cpu_seconds(quorum.process.pid).items()}
+    submissions = stats["statuses"].get(201, 0)
     return {
         "mode": mode,
         "offered_cycles_per_s": rate if mode == "paced" else None,
         "seconds": round(elapsed, 1),
-        "submissions": stats["statuses"].get(201, 0),
-        "submissions_per_s": round(stats["statuses"].get(201, 0) / elapsed, 1),
+        "submissions": submissions,
+        "submissions_per_s": round(submissions / elapsed, 1),
+        # CPU per next + submit cycle: what a cycle costs, steadier than rates on a shared machine
+        "cpu_ms_per_cycle": {name: round(used * 1000 / max(submissions, 1), 2) for name, used in cpu.items()},
         "submit_statuses": stats["statuses"],
         "next_ms": percentiles(stats["next"]),
         "submit_ms": percentiles(stats["submit"]),
@@ -159,7 +158,7 @@ def main() -> None:
     with fresh_database(args.db) as url, server(url, workers=args.workers) as quorum:
         project, user_ids = setup(quorum.url, quorum.token, args.tasks, args.annotators)
         tokens = asyncio.run(tokens_of(url, user_ids))
-        runs = [run_mode(quorum.url, tokens, project, mode, args.seconds, args.rate) for mode in modes]
+        runs = [run_mode(quorum, tokens, project, mode, args.seconds, args.rate) for mode in modes]
         checked = asyncio.run(violations(url, project))
     print(
         json.dumps(
