@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = utcnow
     errors.install(app)
-    app.include_router(rest_router)
+    app.router.routes.extend(rest_router.routes)  # flat: see app.api.rest
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=WEB / "static", check_dir=False), name="static")
     app.add_middleware(
