@@ -1,15 +1,17 @@
 """One-shot export: tasks read in id order in batches and streamed through a format writer."""
 
 import asyncio
+import re
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import aclosing
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import literal_column, select
+from sqlalchemy import bindparam, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Annotation, Prediction, Project, Task
@@ -131,7 +133,7 @@ async def stream_export(
         if bind.dialect.name == "postgresql":
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             # closed here when the client leaves, so its read ahead ends before the session does
-            async with aclosing(_encoded_by_database(session, prepared.request)) as batches:
+            async with aclosing(_encoded_by_database(sessionmaker, session, prepared.request)) as batches:
                 async for encoded in batches:
                     if isinstance(writer, JsonWriter):
                         chunk = b"".join(writer.write_encoded(task) for task in encoded)
@@ -159,7 +161,7 @@ async def task_batches(
     async with sessionmaker() as session:
         if postgres:
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            async with aclosing(_encoded_by_database(session, request)) as batches:
+            async with aclosing(_encoded_by_database(sessionmaker, session, request)) as batches:
                 async for encoded in batches:
                     yield [orjson.loads(task) for task in encoded]
         else:
@@ -290,21 +292,71 @@ def _task_json(only_ground_truth: bool) -> Any:
     ).label("encoded")
 
 
+# Connections that build batches at once, all reading the export's one snapshot: PostgreSQL builds
+# a batch's JSON in one backend, so one connection keeps one core busy and no more.
+BUILDERS = 2
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
+
+
+@asynccontextmanager
+async def _sharing(
+    sessionmaker: async_sessionmaker[AsyncSession], snapshot: str
+) -> AsyncIterator[AsyncSession]:
+    """A session that reads the snapshot another transaction exported (`pg_export_snapshot`)."""
+    if not _SNAPSHOT_ID.fullmatch(snapshot):  # interpolated below: SET takes no parameters
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    async with sessionmaker() as session:
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        await session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        yield session
+
+
 async def _encoded_by_database(
-    session: AsyncSession, request: ExportRequest
+    sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, request: ExportRequest
 ) -> AsyncGenerator[list[bytes], None]:
-    """Tasks as JSON text built by PostgreSQL, a batch at a time; the database builds the next batch
-    while this one is sent."""
+    """Tasks as JSON text built by PostgreSQL, a batch at a time, in id order.
+
+    `session` (REPEATABLE READ) finds where each batch ends, a cheap walk of the id index; the
+    builders, reading its exported snapshot, build the next batches at once while this one is sent.
+    """
     encoded = _task_json(request.only_ground_truth)
+    in_export = task_conditions(request)
+    batch_ids = select(Task.id).where(*in_export, Task.id > bindparam("after")).order_by(Task.id)
+    next_ids = batch_ids.limit(BATCH).subquery()
+    batch_end: Any = select(func.max(next_ids.c.id))
+    built = select(encoded).where(*in_export, Task.id > bindparam("after"), Task.id <= bindparam("end"))
+    built = built.order_by(Task.id)
+    snapshot = await session.scalar(text("SELECT pg_export_snapshot()"))
+    async with AsyncExitStack() as stack:
+        builders = [
+            await stack.enter_async_context(_sharing(sessionmaker, snapshot)) for _ in range(BUILDERS)
+        ]
 
-    async def batch_after(after: int) -> Sequence[Any]:
-        query = select(Task.id, encoded).where(*task_conditions(request), Task.id > after)
-        return (await session.execute(query.order_by(Task.id).limit(BATCH))).all()
+        async def build(builder: AsyncSession, after: int, end: int) -> list[bytes]:
+            return [row.encode() for row in await builder.scalars(built, {"after": after, "end": end})]
 
-    rows = await batch_after(0)
-    while rows:
-        following = asyncio.ensure_future(batch_after(rows[-1].id))
+        pending: deque[asyncio.Future[list[bytes]]] = deque()
+        after: int | None = 0
+        started = 0
+
+        async def hand_out() -> None:
+            """Give each free builder the next batch. Builders take batches in turn and the batches
+            are sent in the same order, so a builder's previous batch is done when its turn comes."""
+            nonlocal after, started
+            while after is not None and len(pending) < BUILDERS:
+                end = await session.scalar(batch_end, {"after": after})
+                if end is not None:
+                    builder = builders[started % BUILDERS]
+                    pending.append(asyncio.ensure_future(build(builder, after, end)))
+                    started += 1
+                after = end
+
         try:
-            yield [row.encoded.encode() for row in rows]
+            await hand_out()
+            while pending:
+                batch = await pending.popleft()
+                await hand_out()  # the builders work on while this batch is sent
+                yield batch
         finally:
-            rows = await following  # also when the client left: the session is not closed under it
+            # also when the client left: no builder's session is closed under its query
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -125,3 +125,29 @@ async def test_writes_go_on_while_a_client_reads_an_export_slowly(live, engine):
         assert submitted.status_code == 201
         async for _ in reading:
             pass
+
+
+async def test_every_batch_of_an_export_reads_the_snapshot_it_began_with(live, engine):
+    """PostgreSQL builds batches on several connections at once: all read the export's one snapshot,
+    so what is written once the download has begun is in none of them."""
+    async with make_sessionmaker(engine)() as session:
+        actor, token = await make_actor(session)
+        project = await make_project(session, actor)
+        items = [TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(40_000)]
+        written = await imports.write_tasks(session, project.id, actor.user_id, items)
+        await session.commit()
+    headers = {"Authorization": f"Token {token}"}
+    url = f"{live.url}/api/projects/{project.id}/export?exportType=JSON&download_all_tasks=true"
+    async with httpx.AsyncClient(headers=headers, timeout=30) as http, http.stream("GET", url) as export:
+        reading = export.aiter_raw()
+        body = [await anext(reading)]  # the export has begun: now write, while it goes on
+        last = written.task_ids[-1]
+        assert (
+            await http.post(f"{live.url}/api/tasks/{last}/annotations", json={"result": CHOICE})
+        ).is_success
+        added = await http.post(f"{live.url}/api/projects/{project.id}/import", json=[{"review_text": "new"}])
+        assert added.is_success
+        body += [chunk async for chunk in reading]
+    tasks = orjson.loads(b"".join(body))
+    assert [task["id"] for task in tasks] == written.task_ids
+    assert tasks[-1]["annotations"] == []
