@@ -95,28 +95,39 @@ def _params(project_id: int, user_id: int, now: datetime, settings: ProjectSetti
     }
 
 
-def counted_users(task_id: Any, skip_queue: SkipQueue, *, besides: Any) -> Any:
-    """Distinct users whose annotations fill a slot: submits, and skips under "ignore skipped".
-
-    Ground-truth annotations never fill a slot.
-    """
-    condition = and_(
-        Annotation.task_id == task_id,
-        Annotation.ground_truth.is_(False),
-        Annotation.completed_by_id != besides,
-    )
+def _counted(skip_queue: SkipQueue) -> list[Any]:
+    """Which annotations fill a slot: submits, and skips under "ignore skipped"; never ground truth."""
+    conditions = [Annotation.ground_truth.is_(False)]
     if skip_queue is not SkipQueue.IGNORE:
-        condition = condition & Annotation.was_cancelled.is_(False)
-    return select(func.count(distinct(Annotation.completed_by_id))).where(condition).scalar_subquery()
+        conditions.append(Annotation.was_cancelled.is_(False))
+    return conditions
 
 
-def live_reservations(task_id: Any, *, besides: Any) -> Any:
+def counted_users(task_id: Any, skip_queue: SkipQueue, *, besides: Any) -> Any:
+    """Distinct users whose annotations fill a slot."""
+    return (
+        select(func.count(distinct(Annotation.completed_by_id)))
+        .where(Annotation.task_id == task_id, Annotation.completed_by_id != besides, *_counted(skip_queue))
+        .scalar_subquery()
+    )
+
+
+def live_reservations(task_id: Any, skip_queue: SkipQueue, *, besides: Any) -> Any:
+    """Live reservations of users not counted already by an annotation: a skip under "requeue to
+    me" keeps its reservation, and turns into a counted one when the skip queue becomes "ignore
+    skipped"; that user holds one slot, not two."""
+    counted = exists().where(
+        Annotation.task_id == TaskReservation.task_id,
+        Annotation.completed_by_id == TaskReservation.user_id,
+        *_counted(skip_queue),
+    )
     return (
         select(func.count(TaskReservation.id))
         .where(
             TaskReservation.task_id == task_id,
             TaskReservation.expires_at > NOW,
             TaskReservation.user_id != besides,
+            ~counted,
         )
         .scalar_subquery()
     )
@@ -151,7 +162,7 @@ def assigned_slots(task_id: Any, *, besides: Any) -> Any:
 def slots_taken(task_id: Any, skip_queue: SkipQueue) -> Any:
     """Slots of the task held by users other than USER: live reservations, counted users, assignees."""
     return (
-        live_reservations(task_id, besides=USER)
+        live_reservations(task_id, skip_queue, besides=USER)
         + counted_users(task_id, skip_queue, besides=USER)
         + assigned_slots(task_id, besides=USER)
     )
