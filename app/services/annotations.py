@@ -88,6 +88,9 @@ async def create_annotation(
         lead_time=_lead_time(payload),
         client_key=None if client_key is None else str(client_key),
         last_action="skipped" if cancelled else "submitted",
+        # the stream orders skipped tasks by when they were skipped: on the same clock as the rest
+        created_at=now,
+        updated_at=now,
     )
     session.add(annotation)
     await drafts.consume_drafts(session, task.id, actor.user_id)
