@@ -425,6 +425,28 @@ async def test_a_task_labeled_by_a_settings_change_stays_in_the_queue_of_its_res
     assert (resumed["id"], resumed["queue"]) == (ids[0], "reservation")
 
 
+async def test_a_skip_that_becomes_a_completion_holds_one_slot_with_its_reservation(team):
+    """Under requeue to me a skip keeps its reservation; once skips count ("ignore skipped") that
+    skipper holds one slot, not two: the other slot of an overlap-2 task is still free."""
+    pid, ids = await stream_project(team, n=1, skip_queue="REQUEUE_FOR_ME", maximum_annotations=2)
+    await skip(team, (await next_(team, pid)).json()["id"])
+    await team.client.patch(
+        f"/api/projects/{pid}", json={"skip_queue": "IGNORE_SKIPPED"}, headers=team.headers()
+    )
+    assert (await queue_of(team, pid, Role.REVIEWER))[0] == (0, 1, 1)
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[0]
+
+
+async def test_skipped_tasks_come_back_in_the_order_they_were_skipped_on_the_streams_clock(team):
+    """The skip time is the stream's clock, as reservation times are, not the machine's."""
+    pid, ids = await stream_project(team, n=2, skip_queue="REQUEUE_FOR_ME")
+    set_clock(team, timedelta(hours=1))
+    await skip(team, (await next_(team, pid)).json()["id"])
+    set_clock(team, timedelta(0))  # the second skip is earlier on the stream's clock
+    await skip(team, (await next_(team, pid)).json()["id"])
+    assert (await next_(team, pid)).json()["id"] == ids[1]
+
+
 async def test_a_task_with_the_annotators_draft_is_resumed_before_the_queue(team):
     pid, ids = await stream_project(team, n=3)
     draft = {"result": CHOICE, "lead_time": 2}

@@ -1,6 +1,7 @@
 """Random sequences of next / submit / skip / draft / clock advance / settings change / task import /
-pause against the real service on PostgreSQL, checked after every step against the reference model
-in `app.domain.label_stream`."""
+pause / ground truth against the real service on PostgreSQL, checked after every step against the
+reference model in `app.domain.label_stream`; annotator evaluation (onboarding, pause on failed
+evaluation) included."""
 
 import asyncio
 import uuid
@@ -16,11 +17,13 @@ from sqlalchemy import select
 from app.db.base import utcnow
 from app.db.engine import make_engine, make_sessionmaker
 from app.db.models import Annotation, Organization, Task
+from app.domain.errors import Conflict
 from app.domain.label_stream import (
     StreamState,
     TaskView,
     Work,
     check_invariant,
+    failed_evaluation,
     has_room,
     pause,
     progress,
@@ -48,10 +51,15 @@ from app.services.projects import settings_of
 from tests.conftest import empty_tables
 from tests.factories import SENTIMENT
 
-CHOICE = [
-    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
-]
 USERS = 3
+ANSWERS = ("Positive", "Negative")
+
+
+def answer(choice: str = "Positive") -> list[dict]:
+    return [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [choice]}}]
+
+
+CHOICE = answer()
 
 
 class StreamMachine(RuleBasedStateMachine):
@@ -70,15 +78,21 @@ class StreamMachine(RuleBasedStateMachine):
         skip_queue=st.sampled_from(["REQUEUE_FOR_ME", "REQUEUE_FOR_OTHERS", "IGNORE_SKIPPED"]),
         sampling=st.sampled_from(["Sequential sampling", "Uniform sampling", "Uncertainty sampling"]),
         scores=st.lists(st.none() | st.floats(0, 1), min_size=1, max_size=6),
-        onboarding=st.none() | st.integers(0, 2),
+        onboarding=st.integers(0, 2) | st.none(),
+        pass_mark=st.tuples(st.integers(1, 2), st.sampled_from([50, 100])) | st.none(),
     )
-    def setup(self, overlap, skip_queue, sampling, scores, onboarding):
+    def setup(self, overlap, skip_queue, sampling, scores, onboarding, pass_mark):
+        """`onboarding`: None without annotator evaluation; `pass_mark`: (tasks, score) to pass it,
+        or None when failing does not pause."""
         self.engine = make_engine(self.database_url)
         self.maker = make_sessionmaker(self.engine)
         self.now = utcnow()
-        self.run(self._setup(overlap, skip_queue, sampling, scores, onboarding))
+        self.answers: dict[tuple[int, int], str] = {}  # (user, task) -> their latest submitted choice
+        self.truth: dict[int, str] = {}  # task -> its ground truth choice
+        self.paused_by_hand: set[int] = set()
+        self.run(self._setup(overlap, skip_queue, sampling, scores, onboarding, pass_mark))
 
-    async def _setup(self, overlap, skip_queue, sampling, scores, onboarding):
+    async def _setup(self, overlap, skip_queue, sampling, scores, onboarding, pass_mark):
         async with self.maker() as session:
             org = Organization(title="model")
             session.add(org)
@@ -97,6 +111,10 @@ class StreamMachine(RuleBasedStateMachine):
                 "annotator_evaluation_enabled": onboarding is not None,
                 "annotator_evaluation_onboarding_tasks": onboarding or 0,
             }
+            if pass_mark is not None:
+                payload["pause_on_failed_annotator_evaluation"] = True
+                payload["annotator_evaluation_minimum_tasks"] = pass_mark[0]
+                payload["annotator_evaluation_minimum_score"] = pass_mark[1]
             project = await projects.create_project(session, owner, payload)
             self.owner = owner
             imported = await imports.import_tasks(
@@ -153,14 +171,20 @@ class StreamMachine(RuleBasedStateMachine):
         assert self.run(call()) == decision.task_id, decision
         self.state = expected_state
 
-    @rule(user=st.integers(0, USERS - 1), kind=st.sampled_from(["submit", "skip"]))
-    def work(self, user, kind):
+    @rule(
+        user=st.integers(0, USERS - 1),
+        kind=st.sampled_from(["submit", "skip"]),
+        choice=st.sampled_from(ANSWERS),
+    )
+    def work(self, user, kind, choice):
         actor = self.actors[user]
+        if not self.held(actor.user_id):
+            self.next(user)  # take a task first, so that work is done often enough to matter
         held = self.held(actor.user_id)
         if not held:
             return
         task_id = held[0]
-        payload = {"result": CHOICE} if kind == "submit" else {"result": [], "was_cancelled": True}
+        payload = {"result": answer(choice)} if kind == "submit" else {"result": [], "was_cancelled": True}
 
         async def call():
             async with self.maker() as session:
@@ -170,8 +194,10 @@ class StreamMachine(RuleBasedStateMachine):
         self.run(call())
         if kind == "submit":
             self.state = submit(self.settings, self.state, actor.user_id, task_id, self.now)
+            self.answers[actor.user_id, task_id] = choice
         else:
             self.state = skip(self.settings, self.state, actor.user_id, task_id, None, self.now)
+        self.evaluate()
 
     def held(self, user_id):
         worked = {w.task_id for w in self.state.work if w.user_id == user_id}
@@ -211,8 +237,39 @@ class StreamMachine(RuleBasedStateMachine):
                 )
                 await session.commit()
 
+        if not paused and user_id in self.failed_evaluation():
+            with pytest.raises(Conflict, match="relax the evaluation settings"):
+                self.run(call())  # only relaxing the settings unpauses them
+            return
         self.run(call())
-        self.state = pause(self.state, user_id, "by hand") if paused else unpause(self.state, user_id)
+        if paused:
+            self.paused_by_hand.add(user_id)
+            self.state = pause(self.state, user_id, "by hand")
+        else:
+            self.paused_by_hand.discard(user_id)
+            self.state = unpause(self.state, user_id)
+        self.evaluate()
+
+    def failed_evaluation(self) -> dict[int, str]:
+        """The members "Pause annotator on failed evaluation" pauses, and why: their mean agreement
+        with ground truth (here, choices equal or not) over the ground-truth tasks they submitted."""
+        failed = {}
+        for actor in self.actors:
+            user_id = actor.user_id
+            agreed = [
+                self.answers[user_id, task] == truth
+                for task, truth in self.truth.items()
+                if (user_id, task) in self.answers
+            ]
+            score = sum(agreed) / len(agreed) if agreed else None
+            if why := failed_evaluation(self.settings, score, len(agreed)):
+                failed[user_id] = why
+        return failed
+
+    def evaluate(self) -> None:
+        """Pauses as they stand: by hand, and by evaluation (which does not end a reservation)."""
+        paused = {user_id: "by hand" for user_id in self.paused_by_hand}
+        self.state = replace(self.state, paused=paused | self.failed_evaluation())
 
     @rule(user=st.integers(0, USERS - 1), index=st.integers(0, 7))
     def assign(self, user, index):
@@ -231,8 +288,8 @@ class StreamMachine(RuleBasedStateMachine):
         self.run(call())
         self.state = replace(self.state, assignments=self.state.assignments | {(user_id, task_id)})
 
-    @rule(index=st.integers(0, 7))
-    def ground_truth(self, index):
+    @rule(index=st.integers(0, 7), choice=st.sampled_from(ANSWERS))
+    def ground_truth(self, index, choice):
         """A manager records the verified answer of a task (it never fills a slot)."""
         task_id = sorted(self.state.tasks)[index % len(self.state.tasks)]
         task = self.state.tasks[task_id]
@@ -243,7 +300,7 @@ class StreamMachine(RuleBasedStateMachine):
 
         async def call():
             async with self.maker() as session:
-                payload = {"result": CHOICE, "ground_truth": True}
+                payload = {"result": answer(choice), "ground_truth": True}
                 await annotations.create_annotation(session, self.owner, task_id, payload, now=self.now)
                 await session.commit()
                 await self._refresh(session)
@@ -255,6 +312,8 @@ class StreamMachine(RuleBasedStateMachine):
         )
         work = Work(self.owner.user_id, task_id, "submit", self.now, ground_truth=True)
         self.state = replace(self.state, work=(*earlier, work))
+        self.truth[task_id] = choice
+        self.evaluate()
 
     @rule(count=st.integers(1, 2))
     def import_tasks(self, count):
