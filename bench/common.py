@@ -50,24 +50,30 @@ def rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+def _cpu_seconds(pid: int, *, exited_children: bool = False) -> float:
+    """CPU time of a process; with `exited_children`, also of its children it has reaped."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if exited_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _postgres_cpu_seconds() -> float:
+    """All of PostgreSQL: the postmaster with the backends it has reaped, and the live ones."""
+    pids = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split()
+    postmaster = subprocess.run(
+        ["pgrep", "-o", "-x", "postgres"], capture_output=True, text=True
+    ).stdout.strip()
+    return sum(_cpu_seconds(int(p), exited_children=p == postmaster) for p in pids)
+
+
 def cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU time used so far by the server (a process and its children) and by all of PostgreSQL."""
-    postgres = [
-        int(p)
-        for p in subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split()
-    ]
-    return {"server": _cpu_seconds(_family(pid)), "postgres": _cpu_seconds(postgres)}
+    """CPU time used so far by the server (a process and its workers) and by PostgreSQL."""
+    return {"server": sum(_cpu_seconds(p) for p in _family(pid)), "postgres": _postgres_cpu_seconds()}
 
 
 def commit() -> str:
