@@ -12,9 +12,9 @@ everything else: building a statement this size costs more than running it.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, distinct, exists, func, select
+from sqlalchemy import Table, and_, bindparam, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -411,12 +411,12 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
     if own is not None and own.expires_at > now:
         resumed = await session.scalar(UNWORKED_TASK, {**params, "task_id": own.task_id})
         if resumed is not None:
-            own.expires_at = now + ttl
+            await _reserve(session, own, resumed, actor.user_id, now + ttl)
             return Served(resumed, "reservation", drafted)
     for query, reason in _queues(form, bool(drafted)):
         picked = await _pick(session, query, settings, params)
         if picked is not None:
-            _reserve(session, own, picked, actor.user_id, now + ttl)
+            await _reserve(session, own, picked, actor.user_id, now + ttl)
             return Served(picked, reason, drafted)
     return Served(None, "There are no more tasks for you in this project.")
 
@@ -459,15 +459,22 @@ async def room_left(
     return bool(exempt) or (taken or 0) < task.overlap
 
 
-def _reserve(
+# Reservations are written through the table, not the ORM's unit of work: a third of the cost of
+# a `next` was its flush.
+RESERVATIONS = cast(Table, TaskReservation.__table__)
+TAKE = RESERVATIONS.insert()
+MOVE = RESERVATIONS.update().where(RESERVATIONS.c.id == bindparam("reservation_id"))
+
+
+async def _reserve(
     session: AsyncSession, own: TaskReservation | None, task: Task, user_id: int, expires_at: datetime
 ) -> None:
     """One reservation per annotator per project: taking a task moves the user's reservation row."""
+    values = {"task_id": task.id, "expires_at": expires_at}
     if own is None:
-        own = TaskReservation(project_id=task.project_id, user_id=user_id)
-        session.add(own)
-    own.task_id = task.id
-    own.expires_at = expires_at
+        await session.execute(TAKE, {**values, "project_id": task.project_id, "user_id": user_id})
+    else:
+        await session.execute(MOVE, {**values, "reservation_id": own.id})
 
 
 @cache
@@ -618,17 +625,15 @@ async def _worked(session: AsyncSession, project_id: int, user_id: int) -> int:
 
 
 RELEASE = (
-    delete(TaskReservation)
-    .where(TaskReservation.task_id == TASK, TaskReservation.user_id == USER)
-    .returning(TaskReservation.expires_at)
+    RESERVATIONS.delete()
+    .where(RESERVATIONS.c.task_id == TASK, RESERVATIONS.c.user_id == USER)
+    .returning(RESERVATIONS.c.expires_at)
 )
 
 
 async def release(session: AsyncSession, task_id: int, user_id: int) -> datetime | None:
     """Drop the user's reservation of the task; when it ran until, None if they held none."""
-    expires_at: datetime | None = await session.scalar(
-        RELEASE, {"task_id": task_id, "user_id": user_id}, execution_options={"synchronize_session": False}
-    )
+    expires_at: datetime | None = await session.scalar(RELEASE, {"task_id": task_id, "user_id": user_id})
     return expires_at
 
 
