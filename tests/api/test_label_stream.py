@@ -496,6 +496,19 @@ async def test_an_assignment_left_in_the_automatic_stream_holds_its_slot_until_t
     assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[1]
 
 
+async def test_an_assignment_does_not_take_a_task_past_its_overlap_once_a_managers_change_filled_it(team):
+    pid, ids = await stream_project(team, n=1, skip_queue="REQUEUE_FOR_ME")
+    await skip(team, (await next_(team, pid, Role.REVIEWER)).json()["id"], Role.REVIEWER)
+    body = {"users": [team.ids[AN]], "selectedItems": {"all": False, "included": ids}, "type": "AN"}
+    await team.client.post(f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers())
+    # the reviewer's skip now completes the task (overlap 1): the assignment waits on a full task
+    await team.client.patch(
+        f"/api/projects/{pid}", json={"skip_queue": "IGNORE_SKIPPED"}, headers=team.headers()
+    )
+    assert (await next_(team, pid)).status_code == 404
+    assert (await queue_of(team, pid))[0] == (0, 0, 0)
+
+
 NEGATIVE = [{**CHOICE[0], "value": {"choices": ["Negative"]}}]
 
 

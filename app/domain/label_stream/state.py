@@ -111,6 +111,18 @@ def has_room(
     return user_id in holders or len(holders) < max(task.overlap, 1)
 
 
+def is_full(settings: ProjectSettings, state: StreamState, task: TaskView) -> bool:
+    """Users' annotations fill the task's overlap: it is labeled. Only a user with a live reservation
+    on it is served it again (they resume their work); an assignee is not, as that would take the
+    annotations past the overlap (a manager's change, a ground truth moved or the skip queue set to
+    ignore skipped, can fill a task an assignment still waits on). Under annotator evaluation a
+    ground-truth task is never full."""
+    if settings.quality.evaluation.enabled and task.has_ground_truth:
+        return False
+    counted = {w.user_id for w in state.work if w.task_id == task.id and counts_toward_overlap(settings, w)}
+    return len(counted) >= max(task.overlap, 1)
+
+
 def submitted_by(state: StreamState, user_id: int) -> set[int]:
     """Tasks the user submitted: never served to them again, in any mode."""
     return {w.task_id for w in state.work if w.user_id == user_id and w.kind == "submit"}

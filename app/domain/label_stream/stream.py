@@ -10,6 +10,7 @@ from app.domain.label_stream.state import (
     StreamState,
     TaskView,
     has_room,
+    is_full,
     is_live,
     is_manual,
     last_skips,
@@ -96,6 +97,7 @@ def queue(
     manual = is_manual(settings)
     done = submitted_by(state, user_id)
     skips = last_skips(state, user_id)
+    reserved = {r.task_id for r in state.reservations if r.user_id == user_id and is_live(r, now)}
     fresh: list[TaskView] = []
     requeued: list[TaskView] = []
     for task in state.tasks.values():
@@ -104,6 +106,8 @@ def queue(
         if manual and (user_id, task.id) not in state.assignments:
             continue
         if not manual and not has_room(settings, state, task, user_id, now):
+            continue
+        if not manual and task.id not in reserved and is_full(settings, state, task):
             continue
         if task.id not in skips:
             fresh.append(task)
