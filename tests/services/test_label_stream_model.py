@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.db.base import utcnow
 from app.db.engine import make_engine, make_sessionmaker
 from app.db.models import Annotation, Organization, Task
+from app.domain.agreement import task_agreement
 from app.domain.errors import Conflict
 from app.domain.label_stream import (
     StreamState,
@@ -25,6 +26,7 @@ from app.domain.label_stream import (
     check_invariant,
     failed_evaluation,
     has_room,
+    needs_another_annotator,
     pause,
     progress,
     save_draft,
@@ -33,6 +35,7 @@ from app.domain.label_stream import (
     submit,
     unpause,
 )
+from app.domain.label_stream.state import counts_toward_overlap
 from app.domain.roles import Role
 from app.domain.task_import import TaskItem
 from app.domain.task_query import TaskQuery
@@ -80,19 +83,22 @@ class StreamMachine(RuleBasedStateMachine):
         scores=st.lists(st.none() | st.floats(0, 1), min_size=1, max_size=6),
         onboarding=st.integers(0, 2) | st.none(),
         pass_mark=st.tuples(st.integers(1, 2), st.sampled_from([50, 100])) | st.none(),
+        low_agreement=st.tuples(st.integers(1, 2), st.sampled_from(["pairwise", "consensus"])) | st.none(),
     )
-    def setup(self, overlap, skip_queue, sampling, scores, onboarding, pass_mark):
+    def setup(self, overlap, skip_queue, sampling, scores, onboarding, pass_mark, low_agreement):
         """`onboarding`: None without annotator evaluation; `pass_mark`: (tasks, score) to pass it,
-        or None when failing does not pause."""
+        or None when failing does not pause; `low_agreement`: (most annotators added, methodology)
+        of the low agreement strategy, whose threshold is 1 (any disagreement), or None."""
         self.engine = make_engine(self.database_url)
         self.maker = make_sessionmaker(self.engine)
         self.now = utcnow()
         self.answers: dict[tuple[int, int], str] = {}  # (user, task) -> their latest submitted choice
         self.truth: dict[int, str] = {}  # task -> its ground truth choice
         self.paused_by_hand: set[int] = set()
-        self.run(self._setup(overlap, skip_queue, sampling, scores, onboarding, pass_mark))
+        self.added: dict[int, int] = {}  # task -> annotators added by the low agreement strategy
+        self.run(self._setup(overlap, skip_queue, sampling, scores, onboarding, pass_mark, low_agreement))
 
-    async def _setup(self, overlap, skip_queue, sampling, scores, onboarding, pass_mark):
+    async def _setup(self, overlap, skip_queue, sampling, scores, onboarding, pass_mark, low_agreement):
         async with self.maker() as session:
             org = Organization(title="model")
             session.add(org)
@@ -115,6 +121,11 @@ class StreamMachine(RuleBasedStateMachine):
                 payload["pause_on_failed_annotator_evaluation"] = True
                 payload["annotator_evaluation_minimum_tasks"] = pass_mark[0]
                 payload["annotator_evaluation_minimum_score"] = pass_mark[1]
+            if low_agreement is not None:
+                payload["assign_additional_annotator_on_low_agreement"] = True
+                payload["max_additional_annotators_assignable"] = low_agreement[0]
+                payload["agreement_methodology"] = low_agreement[1]
+                payload["agreement_threshold"] = 1
             project = await projects.create_project(session, owner, payload)
             self.owner = owner
             imported = await imports.import_tasks(
@@ -137,17 +148,22 @@ class StreamMachine(RuleBasedStateMachine):
             self.scores = dict(zip(imported.task_ids, scores, strict=True))
             await self._refresh(session)
 
-    async def _refresh(self, session):
-        """The model's view of the project after the service changed it (settings, imports)."""
+    async def _refresh(self, session, *, overlaps_settled=True):
+        """The model's view of the project after the service changed it (settings, imports, a ground
+        truth). The model keeps its own overlaps, which the service's must equal; after a ground
+        truth the caller checks them, once the model has applied the low agreement strategy."""
         project = await projects.get_project(session, self.owner, self.project_id)
         self.settings = settings_of(project)
-        rows = await session.scalars(select(Task).where(Task.project_id == self.project_id))
+        rows = list(await session.scalars(select(Task).where(Task.project_id == self.project_id)))
+        known = self.state.tasks
+        for t in rows:  # the test changes no overlap setting, and imports keep every task's overlap
+            assert not overlaps_settled or t.id not in known or t.overlap == known[t.id].overlap, t.id
         truth = set(await session.scalars(select(Annotation.task_id).where(Annotation.ground_truth)))
         views = {
             t.id: TaskView(
                 t.id,
                 t.inner_id,
-                t.overlap,
+                known[t.id].overlap if t.id in known else t.overlap,
                 t.random_key,
                 t.allow_skip,
                 has_ground_truth=t.id in truth,
@@ -192,11 +208,13 @@ class StreamMachine(RuleBasedStateMachine):
                 await session.commit()
 
         self.run(call())
+        counted = self.counted(task_id)
         if kind == "submit":
             self.state = submit(self.settings, self.state, actor.user_id, task_id, self.now)
             self.answers[actor.user_id, task_id] = choice
         else:
             self.state = skip(self.settings, self.state, actor.user_id, task_id, None, self.now)
+        self.low_agreement(task_id, counted)
         self.evaluate()
 
     def held(self, user_id):
@@ -303,9 +321,12 @@ class StreamMachine(RuleBasedStateMachine):
                 payload = {"result": answer(choice), "ground_truth": True}
                 await annotations.create_annotation(session, self.owner, task_id, payload, now=self.now)
                 await session.commit()
-                await self._refresh(session)
+                await self._refresh(session, overlaps_settled=False)
 
         self.run(call())
+        counted = self.counted(task_id)
+        if task_id in self.truth:
+            self.answers[self.owner.user_id, task_id] = self.truth[task_id]
         # one ground truth per task: an earlier one becomes a plain annotation
         earlier = tuple(
             replace(w, ground_truth=False) if w.task_id == task_id else w for w in self.state.work
@@ -313,7 +334,34 @@ class StreamMachine(RuleBasedStateMachine):
         work = Work(self.owner.user_id, task_id, "submit", self.now, ground_truth=True)
         self.state = replace(self.state, work=(*earlier, work))
         self.truth[task_id] = choice
+        self.low_agreement(task_id, counted)
         self.evaluate()
+
+    def counted(self, task_id: int) -> set[int]:
+        """The users whose annotations fill a slot of the task."""
+        work = self.state.work
+        return {w.user_id for w in work if w.task_id == task_id and counts_toward_overlap(self.settings, w)}
+
+    def low_agreement(self, task_id: int, counted_before: set[int]) -> None:
+        """The low agreement strategy, when a change finished the task: one more annotator if its
+        annotators disagree; then the service's overlap of the task is the model's."""
+        view = self.state.tasks[task_id]
+        if len(counted_before) < view.overlap <= len(self.counted(task_id)):
+            choices = [choice for (_, task), choice in self.answers.items() if task == task_id]
+            methodology = self.settings.quality.agreement.methodology
+            agreement = task_agreement(
+                [answer(c) for c in choices], {"sentiment": "Choices"}, {}, methodology
+            )
+            if needs_another_annotator(self.settings, agreement, self.added.get(task_id, 0)):
+                self.added[task_id] = self.added.get(task_id, 0) + 1
+                view = replace(view, overlap=view.overlap + 1)
+                self.state = replace(self.state, tasks={**self.state.tasks, task_id: view})
+
+        async def overlap():
+            async with self.maker() as session:
+                return await session.scalar(select(Task.overlap).where(Task.id == task_id))
+
+        assert self.run(overlap()) == view.overlap, task_id
 
     @rule(count=st.integers(1, 2))
     def import_tasks(self, count):
