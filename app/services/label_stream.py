@@ -459,8 +459,8 @@ async def room_left(
     return bool(exempt) or (taken or 0) < task.overlap
 
 
-# Reservations are written through the table, not the ORM's unit of work: a third of the cost of
-# a `next` was its flush.
+# Reservations are written through the table, not the ORM's unit of work, whose flush costs several
+# times the statement.
 RESERVATIONS = cast(Table, TaskReservation.__table__)
 TAKE = RESERVATIONS.insert()
 MOVE = RESERVATIONS.update().where(RESERVATIONS.c.id == bindparam("reservation_id"))
