@@ -45,6 +45,17 @@ class PeakMemory:
         self.thread.join()
 
 
+async def project_of(engine, tasks: int) -> tuple[str, int, list[int]]:
+    """A project of `tasks` tasks of some 200 bytes each: its owner's token, its id, the task ids."""
+    async with make_sessionmaker(engine)() as session:
+        actor, token = await make_actor(session)
+        project = await make_project(session, actor)
+        items = [TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(tasks)]
+        written = await imports.write_tasks(session, project.id, actor.user_id, items)
+        await session.commit()
+    return token, project.id, written.task_ids
+
+
 async def test_an_export_of_200k_tasks_streams_with_flat_server_memory(live, engine):
     async with make_sessionmaker(engine)() as session:
         actor, token = await make_actor(session)
@@ -82,16 +93,11 @@ async def test_an_export_of_200k_tasks_streams_with_flat_server_memory(live, eng
 
 async def test_a_client_leaving_mid_export_leaves_no_transaction_open(live, engine):
     """Closed when the response ends, not when the garbage collector gets to it (off here)."""
-    async with make_sessionmaker(engine)() as session:
-        actor, token = await make_actor(session)
-        project = await make_project(session, actor)
-        items = [TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(5_000)]
-        await imports.write_tasks(session, project.id, actor.user_id, items)
-        await session.commit()
+    token, project_id, _ = await project_of(engine, 5_000)
     gc.disable()
     try:
         for export_type in ("JSON", "CSV"):
-            await leave_early(f"{live.url}/api/projects/{project.id}/export?exportType={export_type}", token)
+            await leave_early(f"{live.url}/api/projects/{project_id}/export?exportType={export_type}", token)
             assert await left_open(engine) == 0, export_type
     finally:
         gc.enable()
@@ -109,21 +115,14 @@ async def leave_early(url: str, token: str) -> None:
 @pytest.mark.core
 async def test_writes_go_on_while_a_client_reads_an_export_slowly(live, engine):
     """On SQLite too, where a transaction held for the whole download would block every write."""
-    async with make_sessionmaker(engine)() as session:
-        actor, token = await make_actor(session)
-        project = await make_project(session, actor)
-        items = [
-            TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(40_000)
-        ]  # more than socket buffers hold
-        written = await imports.write_tasks(session, project.id, actor.user_id, items)
-        await session.commit()
+    token, project_id, task_ids = await project_of(engine, 40_000)  # more than socket buffers hold
     headers = {"Authorization": f"Token {token}"}
-    url = f"{live.url}/api/projects/{project.id}/export?exportType=JSON&download_all_tasks=true"
+    url = f"{live.url}/api/projects/{project_id}/export?exportType=JSON&download_all_tasks=true"
     async with httpx.AsyncClient(headers=headers, timeout=10) as http, http.stream("GET", url) as export:
         reading = export.aiter_raw()
         await anext(reading)  # the export has begun; the client pauses
         answer = {"result": CHOICE}
-        submitted = await http.post(f"{live.url}/api/tasks/{written.task_ids[-1]}/annotations", json=answer)
+        submitted = await http.post(f"{live.url}/api/tasks/{task_ids[-1]}/annotations", json=answer)
         assert submitted.status_code == 201
         async for _ in reading:
             pass
@@ -132,24 +131,19 @@ async def test_writes_go_on_while_a_client_reads_an_export_slowly(live, engine):
 async def test_every_batch_of_an_export_reads_the_snapshot_it_began_with(live, engine):
     """PostgreSQL builds batches on several connections at once: all read the export's one snapshot,
     so what is written once the download has begun is in none of them."""
-    async with make_sessionmaker(engine)() as session:
-        actor, token = await make_actor(session)
-        project = await make_project(session, actor)
-        items = [TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(40_000)]
-        written = await imports.write_tasks(session, project.id, actor.user_id, items)
-        await session.commit()
+    token, project_id, task_ids = await project_of(engine, 40_000)
     headers = {"Authorization": f"Token {token}"}
-    url = f"{live.url}/api/projects/{project.id}/export?exportType=JSON&download_all_tasks=true"
+    url = f"{live.url}/api/projects/{project_id}/export?exportType=JSON&download_all_tasks=true"
     async with httpx.AsyncClient(headers=headers, timeout=30) as http, http.stream("GET", url) as export:
         reading = export.aiter_raw()
         body = [await anext(reading)]  # the export has begun: now write, while it goes on
-        last = written.task_ids[-1]
+        last = task_ids[-1]
         assert (
             await http.post(f"{live.url}/api/tasks/{last}/annotations", json={"result": CHOICE})
         ).is_success
-        added = await http.post(f"{live.url}/api/projects/{project.id}/import", json=[{"review_text": "new"}])
+        added = await http.post(f"{live.url}/api/projects/{project_id}/import", json=[{"review_text": "new"}])
         assert added.is_success
         body += [chunk async for chunk in reading]
     tasks = orjson.loads(b"".join(body))
-    assert [task["id"] for task in tasks] == written.task_ids
+    assert [task["id"] for task in tasks] == task_ids
     assert tasks[-1]["annotations"] == []
