@@ -35,7 +35,7 @@ from app.domain.label_stream import (
     submit,
     unpause,
 )
-from app.domain.label_stream.state import counts_toward_overlap
+from app.domain.label_stream.state import counted_users
 from app.domain.roles import Role
 from app.domain.task_import import TaskItem
 from app.domain.task_query import TaskQuery
@@ -339,8 +339,7 @@ class StreamMachine(RuleBasedStateMachine):
 
     def counted(self, task_id: int) -> set[int]:
         """The users whose annotations fill a slot of the task."""
-        work = self.state.work
-        return {w.user_id for w in work if w.task_id == task_id and counts_toward_overlap(self.settings, w)}
+        return counted_users(self.settings, self.state, task_id)
 
     def low_agreement(self, task_id: int, counted_before: set[int]) -> None:
         """The low agreement strategy, when a change finished the task: one more annotator if its

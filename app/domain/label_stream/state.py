@@ -91,9 +91,19 @@ def slot_holders(settings: ProjectSettings, state: StreamState, task_id: int, no
     worked = {w.user_id for w in state.work if w.task_id == task_id}
     return (
         {r.user_id for r in state.reservations if r.task_id == task_id and is_live(r, now)}
-        | {w.user_id for w in state.work if w.task_id == task_id and counts_toward_overlap(settings, w)}
+        | counted_users(settings, state, task_id)
         | {user for user, task in state.assignments if task == task_id and user not in worked}
     )
+
+
+def counted_users(settings: ProjectSettings, state: StreamState, task_id: int) -> set[int]:
+    """Users whose annotations of the task fill its slots."""
+    return {w.user_id for w in state.work if w.task_id == task_id and counts_toward_overlap(settings, w)}
+
+
+def reserved_by(state: StreamState, user_id: int, now: datetime) -> set[int]:
+    """Tasks the user holds a live reservation on."""
+    return {r.task_id for r in state.reservations if r.user_id == user_id and is_live(r, now)}
 
 
 def has_room(
@@ -119,8 +129,7 @@ def is_full(settings: ProjectSettings, state: StreamState, task: TaskView) -> bo
     ground-truth task is never full."""
     if settings.quality.evaluation.enabled and task.has_ground_truth:
         return False
-    counted = {w.user_id for w in state.work if w.task_id == task.id and counts_toward_overlap(settings, w)}
-    return len(counted) >= max(task.overlap, 1)
+    return len(counted_users(settings, state, task.id)) >= max(task.overlap, 1)
 
 
 def submitted_by(state: StreamState, user_id: int) -> set[int]:

@@ -11,9 +11,9 @@ from app.domain.label_stream.state import (
     TaskView,
     has_room,
     is_full,
-    is_live,
     is_manual,
     last_skips,
+    reserved_by,
     skipped_task_returns,
     submitted_by,
     worked_on,
@@ -97,7 +97,7 @@ def queue(
     manual = is_manual(settings)
     done = submitted_by(state, user_id)
     skips = last_skips(state, user_id)
-    reserved = {r.task_id for r in state.reservations if r.user_id == user_id and is_live(r, now)}
+    reserved = reserved_by(state, user_id, now)
     fresh: list[TaskView] = []
     requeued: list[TaskView] = []
     for task in state.tasks.values():
@@ -145,7 +145,7 @@ def resumable(
     skipped = set(last_skips(state, user_id))
     ordered = [task_id for task_id in candidates if task_id not in skipped]
     if not is_manual(settings):
-        reserved = {r.task_id for r in state.reservations if r.user_id == user_id and is_live(r, now)}
+        reserved = reserved_by(state, user_id, now)
         for task_id in ordered:
             if task_id in reserved:
                 return (task_id, "reservation")
