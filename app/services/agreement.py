@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from app.db.models import Annotation, ProjectMember, Task
 from app.domain.agreement import annotation_agreement, task_agreement
 from app.domain.label_config import LabelConfig
-from app.domain.label_stream import needs_another_annotator
+from app.domain.label_stream import may_add_annotator, needs_another_annotator
 from app.domain.project_settings import ProjectSettings
 
 Results = list[dict[str, Any]]
@@ -87,8 +87,8 @@ async def add_annotator_on_low_agreement(
     """A task that just met its overlap with agreement below the threshold takes one more annotator:
     its overlap grows by one and it is open again."""
     strategy = settings.quality.agreement
-    if not needs_another_annotator(settings, 0.0, task.extra_overlap):
-        return  # whatever its agreement (the strategy is off, or enough annotators were added)
+    if not may_add_annotator(settings, task.extra_overlap):
+        return
     rows = await session.execute(
         select(Annotation.completed_by_id, Annotation.result)
         .where(

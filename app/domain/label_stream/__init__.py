@@ -61,6 +61,7 @@ from app.domain.label_stream.progress import progress
 from app.domain.label_stream.quotas import (
     annotator_limit,
     failed_evaluation,
+    may_add_annotator,
     needs_another_annotator,
     overlap_targets,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "eligible_tasks",
     "failed_evaluation",
     "has_room",
+    "may_add_annotator",
     "needs_another_annotator",
     "next_task",
     "overlap_targets",

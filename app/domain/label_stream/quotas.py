@@ -83,14 +83,22 @@ def failed_evaluation(settings: ProjectSettings, score: float | None, tasks: int
     )
 
 
-def needs_another_annotator(settings: ProjectSettings, agreement: float | None, extra_overlap: int) -> bool:
-    """The low agreement strategy: a task whose overlap is met but whose agreement is below the
-    threshold gets one more annotator, "one at a time", up to "maximum additional annotators"."""
+def may_add_annotator(settings: ProjectSettings, extra_overlap: int) -> bool:
+    """The low agreement strategy is on and fewer than "maximum additional annotators" were added:
+    whether a task's agreement is worth computing at all."""
     strategy = settings.quality.agreement
     return (
         strategy.assign_additional_on_low_agreement
         and settings.annotation.assignment == "auto"
-        and agreement is not None
-        and agreement < strategy.threshold
         and extra_overlap < strategy.max_additional_annotators
+    )
+
+
+def needs_another_annotator(settings: ProjectSettings, agreement: float | None, extra_overlap: int) -> bool:
+    """The low agreement strategy: a task whose overlap is met but whose agreement is below the
+    threshold gets one more annotator, "one at a time", up to "maximum additional annotators"."""
+    return (
+        may_add_annotator(settings, extra_overlap)
+        and agreement is not None
+        and agreement < settings.quality.agreement.threshold
     )
