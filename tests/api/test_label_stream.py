@@ -517,14 +517,15 @@ async def member_row(team, pid, role=AN):
     return next(row for row in rows if row["user"]["id"] == team.ids[role])
 
 
+async def evaluated_project(team, n, **settings):
+    """A stream project under annotator evaluation that pauses those who fail it."""
+    evaluation = {"annotator_evaluation_enabled": True, "pause_on_failed_annotator_evaluation": True}
+    return await stream_project(team, n=n, **evaluation, **settings)
+
+
 async def test_pause_annotator_on_failed_evaluation_once_they_did_the_number_of_tasks_for_evaluation(team):
-    pid, ids = await stream_project(
-        team,
-        n=4,
-        annotator_evaluation_enabled=True,
-        pause_on_failed_annotator_evaluation=True,
-        annotator_evaluation_minimum_score="50",
-        annotator_evaluation_minimum_tasks=2,
+    pid, ids = await evaluated_project(
+        team, n=4, annotator_evaluation_minimum_score="50", annotator_evaluation_minimum_tasks=2
     )
     for task_id in ids[:3]:
         await ground_truth_on(team, task_id)
@@ -551,13 +552,7 @@ async def test_pause_annotator_on_failed_evaluation_once_they_did_the_number_of_
 
 
 async def test_managers_are_unaffected_by_evaluation_requirements(team):
-    pid, ids = await stream_project(
-        team,
-        n=2,
-        annotator_evaluation_enabled=True,
-        pause_on_failed_annotator_evaluation=True,
-        annotator_evaluation_minimum_tasks=1,
-    )
+    pid, ids = await evaluated_project(team, n=2, annotator_evaluation_minimum_tasks=1)
     manager = team.ids[Role.MANAGER]
     await team.client.post(f"/api/projects/{pid}/members", json={"user": manager}, headers=team.headers())
     await ground_truth_on(team, ids[0])
