@@ -199,7 +199,8 @@ def _unworked(task_id: Any, *conditions: Any) -> Any:
         Annotation.task_id == task_id,
         *conditions,
     )
-    return mine.limit(ONE).scalar_subquery().is_(None)
+    # the task is the outer query's, however deep this sits (in `holds_slot` it is in an EXISTS)
+    return mine.limit(ONE).correlate_except(Annotation).scalar_subquery().is_(None)
 
 
 def ground_truth(task_id: Any) -> Any:

@@ -509,6 +509,20 @@ async def test_an_assignment_does_not_take_a_task_past_its_overlap_once_a_manage
     assert (await queue_of(team, pid))[0] == (0, 0, 0)
 
 
+async def test_an_assignment_under_automatic_assignment_holds_its_slot_once_the_assignee_annotated_elsewhere(
+    team,
+):
+    """Ambiguity 6: the assignee keeps their slot on a task others reserved meanwhile, whatever else
+    they annotated in the project."""
+    pid, ids = await stream_project(team, n=3)
+    assert (await next_(team, pid)).json()["id"] == ids[0]
+    assert (await submit(team, ids[0])).status_code == 201
+    assert (await next_(team, pid, Role.REVIEWER)).json()["id"] == ids[1]
+    body = {"users": [team.ids[AN]], "selectedItems": {"all": False, "included": [ids[1]]}, "type": "AN"}
+    await team.client.post(f"/api/projects/{pid}/tasks/assignees", json=body, headers=team.headers())
+    assert (await next_(team, pid)).json()["id"] == ids[1]
+
+
 NEGATIVE = [{**CHOICE[0], "value": {"choices": ["Negative"]}}]
 
 
