@@ -1,11 +1,21 @@
 """The stream's statements as PostgreSQL receives them: prepared once, they must stay cheap to plan."""
 
 import itertools
+from collections.abc import Iterator
+from typing import Any
 
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql
 
+from app.db.base import utcnow
+from app.db.engine import make_sessionmaker
+from app.db.models import Task
+from app.domain.roles import Role
+from app.domain.task_import import TaskItem
 from app.domain.task_state import SkipQueue
+from app.services import imports, label_stream, members
 from app.services.label_stream import Form, _assigned_picks, _caller_statement, _queues
+from tests.factories import make_actor, make_project
 
 
 def _forms() -> list[Form]:
@@ -35,3 +45,59 @@ def test_every_pick_states_its_limit_so_postgresql_can_reuse_one_plan() -> None:
         sql = _sql(statement)
         assert "LIMIT $" not in sql, sql
     assert "LIMIT 1" in _sql(statements[0])
+
+
+async def test_the_pick_reads_only_the_first_open_task_even_on_statistics_from_before_labeling(
+    engine, session
+):
+    """Statistics gathered at import say no task is labeled; labeling then fills the head of the id
+    order. The pick must still go straight to the first open task through the index on `is_labeled`:
+    not walk the primary key past every labeled task, nor check every open task and sort them."""
+    owner, _ = await make_actor(session, Role.OWNER)
+    project = await make_project(session, owner)
+    await imports.import_tasks(
+        session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(3000)]
+    )
+    annotator, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
+    await members.add_member(session, owner, project.id, annotator.user_id)
+    await session.commit()
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("ANALYZE tasks")
+    first_open = await session.scalar(
+        select(Task.id).where(Task.project_id == project.id).order_by(Task.id).offset(2000).limit(1)
+    )
+    await session.execute(
+        update(Task).where(Task.project_id == project.id, Task.id < first_open).values(is_labeled=True)
+    )
+    await session.commit()
+
+    picks: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "SKIP LOCKED" in statement:
+            picks.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with make_sessionmaker(engine)() as s:
+            served = await label_stream.next_task(s, annotator, project.id, utcnow())
+            assert served.task is not None
+            assert served.task.id == first_open
+            await s.rollback()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+
+    statement, parameters = picks[0]
+    async with engine.connect() as conn:
+        plan = (
+            await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
+        ).scalar_one()
+    scans = [node for node in _nodes(plan[0]["Plan"]) if node.get("Relation Name") == "tasks"]
+    read = scans[0]["Actual Rows"] + scans[0].get("Rows Removed by Filter", 0)
+    assert read <= 3, scans[0]  # not the 2,000 labeled tasks, nor the 1,000 open ones sorted
+
+
+def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
