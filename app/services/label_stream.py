@@ -195,12 +195,16 @@ def _unworked(task_id: Any, *conditions: Any) -> Any:
     half the candidates; as `(... LIMIT 1) IS NULL` it guessed 1 in 200, expected a few thousand
     tasks' projects to yield no candidate at all, and sorted every open task's checks to pick one.
     """
-    mine = exists().where(
-        Annotation.project_id == PROJECT,
-        Annotation.completed_by_id == USER,
-        Annotation.task_id == task_id,
-        *conditions,
-    ).correlate_except(Annotation)
+    mine = (
+        exists()
+        .where(
+            Annotation.project_id == PROJECT,
+            Annotation.completed_by_id == USER,
+            Annotation.task_id == task_id,
+            *conditions,
+        )
+        .correlate_except(Annotation)
+    )
     return select(~mine).scalar_subquery()
 
 
@@ -244,8 +248,8 @@ def _ordered(query: Any, form: Form) -> list[Any]:
     """
     tiers = _tiers(form)
     if form.ordering == "random":
-        return [query.order_by(*tiers, Task.random_key, Task.id)]
-    by_id = _by_id(form)
+        return [query.order_by(*tiers, *_open_first(form), Task.random_key, Task.id)]
+    by_id = [*_open_first(form), Task.id]
     if form.ordering != "uncertainty":
         return [query.order_by(*tiers, *by_id)]
     scored = _scored(form)
@@ -256,12 +260,11 @@ def _ordered(query: Any, form: Form) -> list[Any]:
     return [by_score, query.where(~exists().where(scored)).order_by(*by_id)]
 
 
-def _by_id(form: Form) -> list[Any]:
-    """Id order, led by `is_labeled` where only unlabeled tasks are eligible: a no-op that leaves one
-    index able to give the order, the one that skips labeled tasks. Ordered by id alone, statistics
-    gathered before labeling began let the planner walk the primary key, past every task labeled
-    since, at every pick."""
-    return [Task.id] if form.evaluation else [Task.is_labeled, Task.id]
+def _open_first(form: Form) -> list[Any]:
+    """`is_labeled` to lead the order where only unlabeled tasks are eligible: a no-op that leaves one
+    index able to give the order, the one that skips labeled tasks. Without it, statistics gathered
+    before labeling began let the planner walk an index past every task labeled since, at every pick."""
+    return [] if form.evaluation else [Task.is_labeled]
 
 
 def _fresh(form: Form) -> Any:

@@ -4,6 +4,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql
 
@@ -47,14 +48,18 @@ def test_every_pick_states_its_limit_so_postgresql_can_reuse_one_plan() -> None:
     assert "LIMIT 1" in _sql(statements[0])
 
 
+@pytest.mark.parametrize(
+    ("sampling", "order"), [("Sequential sampling", Task.id), ("Uniform sampling", Task.random_key)]
+)
 async def test_the_pick_reads_only_the_first_open_task_even_on_statistics_from_before_labeling(
-    engine, session
+    engine, session, sampling, order
 ):
-    """Statistics gathered at import say no task is labeled; labeling then fills the head of the id
-    order. The pick must still go straight to the first open task through the index on `is_labeled`:
-    not walk the primary key past every labeled task, nor check every open task and sort them."""
+    """Statistics gathered at import say no task is labeled; labeling then fills the head of the
+    stream's order. The pick must still go straight to the first open task through an index that
+    skips labeled tasks: not walk an index past every labeled task, nor check every open task and
+    sort them."""
     owner, _ = await make_actor(session, Role.OWNER)
-    project = await make_project(session, owner)
+    project = await make_project(session, owner, sampling=sampling)
     await imports.import_tasks(
         session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(3000)]
     )
@@ -63,12 +68,9 @@ async def test_the_pick_reads_only_the_first_open_task_even_on_statistics_from_b
     await session.commit()
     async with engine.connect() as conn:
         await conn.exec_driver_sql("ANALYZE tasks")
-    first_open = await session.scalar(
-        select(Task.id).where(Task.project_id == project.id).order_by(Task.id).offset(2000).limit(1)
-    )
-    await session.execute(
-        update(Task).where(Task.project_id == project.id, Task.id < first_open).values(is_labeled=True)
-    )
+    in_order = select(Task.id).where(Task.project_id == project.id).order_by(order)
+    first_open = await session.scalar(in_order.offset(2000).limit(1))
+    await session.execute(update(Task).where(Task.id.in_(in_order.limit(2000))).values(is_labeled=True))
     await session.commit()
 
     picks: list[tuple[str, Any]] = []

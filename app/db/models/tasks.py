@@ -17,7 +17,7 @@ class Task(Base):
         UniqueConstraint("project_id", "inner_id"),
         Index("ix_tasks_project_id_id", "project_id", "id"),
         Index("ix_tasks_project_id_is_labeled_id", "project_id", "is_labeled", "id"),
-        Index("ix_tasks_project_id_random_key", "project_id", "random_key"),
+        Index("ix_tasks_project_id_is_labeled_random_key_id", "project_id", "is_labeled", "random_key", "id"),
         # the SDK's completed_at ordering and the "labeled" filter ML backends train from
         Index("ix_tasks_project_id_completed_at_id", "project_id", "completed_at", "id"),
     )
