@@ -5,6 +5,7 @@ import io
 
 import pytest
 
+from app.domain.exports.json_tasks import min_rows
 from tests.api.test_tasks import CHOICE, project_with_tasks
 from tests.factories import SENTIMENT
 
@@ -76,6 +77,29 @@ async def test_json_min_and_csv_have_one_row_per_submitted_annotation(team):
     assert (parsed[0]["sentiment"], parsed[0]["review_text"]) == ("Positive", "t0")
     tsv = (await team.client.get(f"/api/projects/{pid}/export?exportType=TSV", headers=team.headers())).text
     assert tsv.splitlines()[0].split("\t")[0] == "annotation_id"
+
+
+@pytest.mark.parametrize("only_ground_truth", [False, True])
+async def test_json_min_rows_are_those_of_the_full_json_export(team, only_ground_truth):
+    """JSON_MIN and the tables are built from a slimmer task than JSON's: it must carry every field
+    their rows read."""
+    pid, ids = await annotated_project(team)
+    await team.client.post(
+        f"/api/tasks/{ids[2]}/annotations/",
+        json={"result": CHOICE, "lead_time": 4, "ground_truth": True},
+        headers=team.headers(),
+    )
+    params = {"download_all_tasks": "true", "only_ground_truth": str(only_ground_truth).lower()}
+    export = {
+        kind: (
+            await team.client.get(
+                f"/api/projects/{pid}/export", params={**params, "exportType": kind}, headers=team.headers()
+            )
+        ).json()
+        for kind in ("JSON", "JSON_MIN")
+    }
+    assert export["JSON_MIN"] == [row for task in export["JSON"] for row in min_rows(task)]
+    assert len(export["JSON_MIN"]) == (1 if only_ground_truth else 2)
 
 
 async def test_unknown_format_is_400_and_formats_are_listed(team):
