@@ -9,6 +9,7 @@ import orjson
 from app.domain.exports.context import ExportContext
 from app.domain.exports.json_tasks import min_rows
 
+SCALARS = frozenset({str, int, float, bool})
 FIXED = ("annotation_id", "annotator", "created_at", "id", "lead_time", "updated_at")
 
 
@@ -35,8 +36,7 @@ class TabularWriter:
         return self._flush()
 
     def write(self, task: dict[str, Any]) -> bytes:
-        for row in min_rows(task):
-            self.csv.writerow([_cell(row.get(column)) for column in self.columns])
+        self.csv.writerows([_cell(row.get(column)) for column in self.columns] for row in min_rows(task))
         return self._flush()
 
     def finish(self) -> bytes:
@@ -47,6 +47,6 @@ def _cell(value: Any) -> Any:
     """Scalars as they are, everything else as JSON text; missing values as empty cells."""
     if value is None:
         return ""
-    if isinstance(value, str | int | float | bool):
+    if type(value) in SCALARS:
         return value
     return orjson.dumps(value).decode()
