@@ -323,7 +323,8 @@ TASK_COUNTS = select(
 
 # The task's state is written through its table: the ORM's flush of one changed row costs several
 # times the statement, on every submit.
-SET_TASK_STATE = cast(Table, Task.__table__).update().where(Task.__table__.c.id == bindparam("task_id"))
+TASKS = cast(Table, Task.__table__)
+SET_TASK_STATE = TASKS.update().where(TASKS.c.id == bindparam("task_id"))
 
 
 async def refresh_task_state(session: AsyncSession, task: Task, skip_queue: str) -> None:

@@ -1,4 +1,4 @@
-"""The stream's statements as PostgreSQL receives them: prepared once, they must stay cheap to plan."""
+"""The stream's statements as PostgreSQL plans them: once per connection, reading only the tasks served."""
 
 import itertools
 from collections.abc import Iterator
