@@ -46,27 +46,25 @@ class PeakMemory:
 
 
 async def project_of(engine, tasks: int) -> tuple[str, int, list[int]]:
-    """A project of `tasks` tasks of some 200 bytes each: its owner's token, its id, the task ids."""
+    """A project of `tasks` tasks of some 200 bytes each, written 50,000 at a time: its owner's
+    token, its id, the task ids."""
+    task_ids = []
     async with make_sessionmaker(engine)() as session:
         actor, token = await make_actor(session)
         project = await make_project(session, actor)
-        items = [TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(tasks)]
-        written = await imports.write_tasks(session, project.id, actor.user_id, items)
+        for start in range(0, tasks, 50_000):
+            items = [
+                TaskItem({"review_text": f"review {i} " + "x" * 200})
+                for i in range(start, min(tasks, start + 50_000))
+            ]
+            task_ids += (await imports.write_tasks(session, project.id, actor.user_id, items)).task_ids
         await session.commit()
-    return token, project.id, written.task_ids
+    return token, project.id, task_ids
 
 
 async def test_an_export_of_200k_tasks_streams_with_flat_server_memory(live, engine):
-    async with make_sessionmaker(engine)() as session:
-        actor, token = await make_actor(session)
-        project = await make_project(session, actor)
-        for start in range(0, TASKS, 50_000):
-            items = [
-                TaskItem({"review_text": f"review {i} " + "x" * 200}) for i in range(start, start + 50_000)
-            ]
-            await imports.write_tasks(session, project.id, actor.user_id, items)
-        await session.commit()
-    url = f"{live.url}/api/projects/{project.id}/export?exportType=JSON&download_all_tasks=true"
+    token, project_id, _ = await project_of(engine, TASKS)
+    url = f"{live.url}/api/projects/{project_id}/export?exportType=JSON&download_all_tasks=true"
     async with httpx.AsyncClient(headers={"Authorization": f"Token {token}"}, timeout=300) as http:
         with PeakMemory() as memory:
             started = time.perf_counter()
