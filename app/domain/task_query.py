@@ -1,7 +1,7 @@
 """Label Studio's Data Manager `query` (filters, ordering, selected items), parsed and checked."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -58,6 +58,27 @@ class TaskQuery:
     ordering: tuple[tuple[str, bool], ...] = ()  # (column, descending)
     selected_all: bool = True
     selected_ids: tuple[int, ...] = ()  # included when not all, excluded when all
+
+
+Scope = Literal["all", "labeled", "unlabeled"]
+
+
+def truthy(value: Any) -> bool:
+    """A filter's boolean value as the Data Manager may send it."""
+    return value in (True, 1, "true", "True", "1")
+
+
+def counted_scope(query: TaskQuery, *, only_annotated: bool) -> Scope | None:
+    """The set a query lists when counters kept per project describe it: the whole project, or its
+    labeled or unlabeled tasks as the SDK's get_labeled_tasks and get_unlabeled_tasks ask for them
+    (`completed_at` is set exactly while a task is labeled); None for anything narrower."""
+    if only_annotated or not query.selected_all or query.selected_ids:
+        return None
+    if not query.filters:
+        return "all"
+    if [(f.column, f.operator) for f in query.filters] == [("completed_at", "empty")]:
+        return "unlabeled" if truthy(query.filters[0].value) else "labeled"
+    return None
 
 
 def _column(name: Any, where: str) -> str:

@@ -16,7 +16,7 @@ from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_task_data
 from app.domain.pagination import Page, check_in_range
 from app.domain.roles import Actor
-from app.domain.task_query import Filter, TaskQuery
+from app.domain.task_query import Filter, Scope, TaskQuery, counted_scope, truthy
 from app.domain.task_state import is_labeled
 from app.services.projects import config_of, get_managed_project, get_project, visible_to
 
@@ -78,7 +78,7 @@ def _sql_filter(f: Filter) -> Any:
     column: Any = Task.data[f.data_key].as_string() if f.data_key else getattr(Task, f.column)
     value = f.value
     if f.operator == "empty":
-        return column.is_(None) if _truthy(value) else column.is_not(None)
+        return column.is_(None) if truthy(value) else column.is_not(None)
     if f.operator in COMPARE:
         return COMPARE[f.operator](column, _coerce(f, value))
     if f.operator in ("in", "not_in"):
@@ -92,10 +92,6 @@ def _sql_filter(f: Filter) -> Any:
         return column.in_(value) if f.operator == "in_list" else column.not_in(value)
     contains = column.contains(str(value), autoescape=True)
     return contains if f.operator == "contains" else ~contains
-
-
-def _truthy(value: Any) -> bool:
-    return value in (True, 1, "true", "True", "1")
 
 
 def filtered_tasks(project_id: int, query: TaskQuery, *, only_annotated: bool = False) -> Select[Task]:
@@ -138,10 +134,6 @@ def _ordered(stmt: Select[Any], query: TaskQuery, *, reverse: bool = False) -> S
     return stmt.order_by(*order)
 
 
-def _whole_project(query: TaskQuery, only_annotated: bool) -> bool:
-    return not query.filters and query.selected_all and not query.selected_ids and not only_annotated
-
-
 def _page_ids(stmt: Select[Task], query: TaskQuery, page: Page) -> Select[Any]:
     """The page's task ids, found before any other column is read: where an index holds the order,
     the rows skipped to reach the page cost an index-only scan."""
@@ -171,18 +163,24 @@ def _id_descending(query: TaskQuery) -> bool | None:
     return descending if column == "id" else None
 
 
-def _page_ids_by_bucket(project_id: int, descending: bool, page: Page) -> Select[Any]:
-    """`_page_ids` of the whole project in id order, skipping at most one bucket's ids.
+def _page_ids_by_bucket(project_id: int, scope: Scope, descending: bool, page: Page) -> Select[Any]:
+    """`_page_ids` of the whole project (or its labeled or unlabeled tasks) in id order, skipping at
+    most one bucket's ids.
 
     A running sum over the project's buckets, in the list's direction, finds the bucket holding the
     page's first row and how many rows come before that bucket; the scan starts at the bucket's edge
     and skips the rest. Buckets and tasks are read by one statement, so they agree even while an
     import or delete commits meanwhile.
     """
-    before = func.sum(TaskBucket.tasks).over(order_by=_key(TaskBucket.bucket, descending)) - TaskBucket.tasks
+    listed = {"all": TaskBucket.tasks, "labeled": TaskBucket.labeled}.get(
+        scope, TaskBucket.tasks - TaskBucket.labeled
+    )
+    per_bucket = func.sum(listed)
+    before = func.sum(per_bucket).over(order_by=_key(TaskBucket.bucket, descending)) - per_bucket
     buckets = (
-        select(TaskBucket.bucket, TaskBucket.tasks, before.label("before"))
+        select(TaskBucket.bucket, per_bucket.label("tasks"), before.label("before"))
         .where(TaskBucket.project_id == project_id)
+        .group_by(TaskBucket.bucket)
         .subquery()
     )
     start = (
@@ -194,9 +192,11 @@ def _page_ids_by_bucket(project_id: int, descending: bool, page: Page) -> Select
     )
     edge = select((start.c.bucket + int(descending)) * TASK_BUCKET).scalar_subquery()  # lower or upper
     skip = select(page.offset - start.c.before).scalar_subquery()  # none past the end: SQLite needs 0
+    ids = select(Task.id).where(Task.project_id == project_id)
+    if scope != "all":
+        ids = ids.where(Task.is_labeled.is_(scope == "labeled"))
     return (
-        select(Task.id)
-        .where(Task.project_id == project_id, Task.id < edge if descending else Task.id >= edge)
+        ids.where(Task.id < edge if descending else Task.id >= edge)
         .order_by(_key(Task.id, descending))
         .offset(func.coalesce(skip, 0))
         .limit(page.size)
@@ -204,16 +204,56 @@ def _page_ids_by_bucket(project_id: int, descending: bool, page: Page) -> Select
 
 
 def _page_ids_of(
-    stmt: Select[Task], project_id: int, query: TaskQuery, page: Page, whole: bool, total: int
+    stmt: Select[Task], project_id: int, query: TaskQuery, page: Page, scope: Scope | None, total: int
 ) -> Select[Any]:
-    """The page's ids by the cheapest exact path: the whole project in id order from its buckets,
-    in another order from its nearer end, anything narrower by a skip from the start."""
+    """The page's ids by the cheapest exact path: the whole project, or its labeled or unlabeled
+    tasks, in id order from its buckets; the whole project in another order from its nearer end;
+    anything else by a skip from the start."""
     descending = _id_descending(query)
-    if whole and descending is not None:
-        return _page_ids_by_bucket(project_id, descending, page)
-    if whole and page.rows_after(total) < page.offset:
+    if scope is not None and descending is not None:
+        return _page_ids_by_bucket(project_id, scope, descending, page)
+    if scope == "all" and page.rows_after(total) < page.offset:
         return _page_ids_from_end(stmt, project_id, query, page)
     return _page_ids(stmt, query, page)
+
+
+async def _counted(session: AsyncSession, stmt: Select[Task]) -> tuple[int, int, int]:
+    """The filtered set's task count and annotation and prediction sums, by reading it."""
+    sub = stmt.with_only_columns(Task.total_annotations, Task.total_predictions).subquery()
+    counted = select(
+        func.count(),
+        func.coalesce(func.sum(sub.c.total_annotations), 0),
+        func.coalesce(func.sum(sub.c.total_predictions), 0),
+    )
+    total, annotations, predictions = (await session.execute(counted)).one()
+    return int(total), int(annotations), int(predictions)
+
+
+async def _kept_counts(session: AsyncSession, project_id: int, scope: Scope) -> tuple[int, int, int]:
+    """`_counted` of a scope from the counters the triggers keep per project, read in one statement."""
+    totals = (
+        select(func.coalesce(func.sum(total), 0))
+        .where(ProjectTotals.project_id == project_id)
+        .scalar_subquery()
+        for total in (ProjectTotals.annotations, ProjectTotals.predictions)
+    )
+    buckets = (
+        TaskBucket.tasks,
+        TaskBucket.labeled,
+        TaskBucket.labeled_annotations,
+        TaskBucket.labeled_predictions,
+    )
+    both = select(*(func.coalesce(func.sum(c), 0) for c in buckets), *totals).where(
+        TaskBucket.project_id == project_id
+    )
+    tasks, labeled, labeled_annotations, labeled_predictions, annotations, predictions = map(
+        int, (await session.execute(both)).one()
+    )
+    if scope == "all":
+        return tasks, annotations, predictions
+    if scope == "labeled":
+        return labeled, labeled_annotations, labeled_predictions
+    return tasks - labeled, annotations - labeled_annotations, predictions - labeled_predictions
 
 
 async def list_tasks(
@@ -227,31 +267,20 @@ async def list_tasks(
 ) -> tuple[list[Task], int, int, int]:
     """One page of tasks with the total count and annotation/prediction sums of the filtered set.
 
-    Unfiltered, the total and the sums are the project's maintained counters rather than a scan.
-    The page holds exactly the rows `OFFSET` would give, but the rows it skips are read as ids only:
-    the whole project in id order skips at most one bucket of them, in other orders it skips from
-    the nearer end.
+    For the whole project and its labeled or unlabeled tasks, the total and the sums are maintained
+    counters rather than a scan. The page holds exactly the rows `OFFSET` would give, but the rows it
+    skips are read as ids only: those three sets in id order skip at most one bucket of them, the
+    whole project in other orders skips from the nearer end.
     """
     project = await get_project(session, actor, project_id)
     stmt = filtered_tasks(project.id, query, only_annotated=only_annotated)
-    whole = _whole_project(query, only_annotated)
-    if whole:
-        total = project.task_count
-        sums = select(
-            func.coalesce(func.sum(ProjectTotals.annotations), 0),
-            func.coalesce(func.sum(ProjectTotals.predictions), 0),
-        ).where(ProjectTotals.project_id == project.id)
-        annotations, predictions = (int(value) for value in (await session.execute(sums)).one())
+    scope = counted_scope(query, only_annotated=only_annotated)
+    if scope is None:
+        total, annotations, predictions = await _counted(session, stmt)
     else:
-        sub = stmt.with_only_columns(Task.total_annotations, Task.total_predictions).subquery()
-        counted = select(
-            func.count(),
-            func.coalesce(func.sum(sub.c.total_annotations), 0),
-            func.coalesce(func.sum(sub.c.total_predictions), 0),
-        )
-        total, annotations, predictions = (await session.execute(counted)).one()
+        total, annotations, predictions = await _kept_counts(session, project.id, scope)
     check_in_range(page, total)
-    ids = _page_ids_of(stmt, project.id, query, page, whole, total)
+    ids = _page_ids_of(stmt, project.id, query, page, scope, total)
     tasks = await session.scalars(_ordered(select(Task).where(Task.id.in_(ids)), query))
     return list(tasks), total, annotations, predictions
 

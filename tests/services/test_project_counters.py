@@ -1,13 +1,15 @@
 """Project counters come from totals kept by triggers; every kind of task write keeps them equal to
 a count over the tasks themselves."""
 
+import orjson
 import pytest
 from sqlalchemy import case, func, select
 
 from app.db.models import Annotation, Task
+from app.domain.pagination import Page
 from app.domain.task_import import TaskItem
-from app.domain.task_query import TaskQuery
-from app.services import annotations, imports, projects, tasks
+from app.domain.task_query import TaskQuery, parse_task_query
+from app.services import annotations, imports, predictions, projects, tasks
 from tests.factories import make_actor, make_project
 
 pytestmark = pytest.mark.core
@@ -49,6 +51,30 @@ async def counted_from_tasks(session, project_id):
     }
 
 
+def one_filter(column, operator, value):
+    item = {"filter": f"filter:tasks:{column}", "operator": operator, "value": value}
+    return parse_task_query(orjson.dumps({"filters": {"conjunction": "and", "items": [item]}}).decode())
+
+
+async def labeled_lists(session, actor, project_id):
+    """The labeled and unlabeled lists the SDK asks for (read from the counters), beside the same
+    lists filtered by `is_labeled` (counted by reading the tasks): ids, total and sums."""
+
+    async def listed(query):
+        rows, *counts = await tasks.list_tasks(
+            session, actor, project_id, query, Page(1, 100), only_annotated=False
+        )
+        return [t.id for t in rows], *counts
+
+    return [
+        (
+            await listed(one_filter("completed_at", "empty", not labeled)),
+            await listed(one_filter("is_labeled", "equal", labeled)),
+        )
+        for labeled in (True, False)
+    ]
+
+
 async def test_counters_follow_imports_submits_skips_settings_and_deletes(session):
     actor, _ = await make_actor(session)
     project = await make_project(session, actor, maximum_annotations=2)
@@ -68,6 +94,8 @@ async def test_counters_follow_imports_submits_skips_settings_and_deletes(sessio
         assert counters == await counted_from_tasks(session, project.id)
         assert counters["finished_task_number"] == expected_finished
         assert counters["task_number"] == len(ids)
+        for sdk, scanned in await labeled_lists(session, actor, project.id):
+            assert sdk == scanned
 
     await check(0)
     await annotations.create_annotation(session, actor, ids[1], {"result": CHOICE})
@@ -76,6 +104,9 @@ async def test_counters_follow_imports_submits_skips_settings_and_deletes(sessio
     await check(0)
     # one annotation per task now finishes tasks 0 and 1 (the ground truth never counts)
     await projects.update_project(session, actor, project.id, {"maximum_annotations": 1})
+    await check(2)
+    await predictions.import_predictions(session, actor, project.id, [{"task": ids[1], "result": CHOICE}])
+    await annotations.create_annotation(session, actor, ids[0], {"result": CHOICE})
     await check(2)
     await tasks.delete_task(session, actor, ids[1])
     ids.remove(ids[1])

@@ -1,17 +1,19 @@
 """Every page of the task list holds exactly the tasks `ORDER BY ... OFFSET ... LIMIT` gives,
 however the list reads it (by id first, from the nearer end, from the project's id buckets)."""
 
+import itertools
+
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.db.engine import make_sessionmaker
-from app.db.models import Task
+from app.db.models import Annotation, Task
 from app.db.models.tasks import TASK_BUCKET, TaskBucket
 from app.domain.pagination import Page
 from app.domain.task_import import TaskItem
 from app.domain.task_query import TaskQuery, parse_task_query
-from app.services import imports, projects, tasks
+from app.services import annotations, imports, projects, tasks
 from app.services.tasks import _ordered, filtered_tasks
 from tests.factories import make_actor, make_project
 
@@ -34,6 +36,15 @@ CONTAINS_7 = {
     "conjunction": "and",
     "items": [{"filter": "filter:tasks:data.review_text", "operator": "contains", "value": "7"}],
 }
+SDK_LABELED, SDK_UNLABELED = (
+    {
+        "conjunction": "and",
+        "items": [
+            {"filter": "filter:tasks:completed_at", "operator": "empty", "value": empty, "type": "Datetime"}
+        ],
+    }
+    for empty in (False, True)
+)
 SIZE = 7
 
 
@@ -51,7 +62,10 @@ async def offset_page(session, project_id, query, page, only_annotated=False):
 
 
 @pytest.mark.parametrize("ordering", ORDERINGS)
-@pytest.mark.parametrize(("filters", "only_annotated"), [(None, False), (CONTAINS_7, False), (None, True)])
+@pytest.mark.parametrize(
+    ("filters", "only_annotated"),
+    [(None, False), (CONTAINS_7, False), (SDK_LABELED, False), (SDK_UNLABELED, False), (None, True)],
+)
 async def test_every_page_is_the_offset_page(session, ordering, filters, only_annotated):
     actor, _ = await make_actor(session)
     project = await make_project(session, actor)
@@ -72,18 +86,22 @@ async def test_every_page_is_the_offset_page(session, ordering, filters, only_an
         expected = await offset_page(session, project.id, query, page, only_annotated)
         if not expected:
             break
-        rows, total, _, _ = await tasks.list_tasks(
+        rows, total, annotations, predictions = await tasks.list_tasks(
             session, actor, project.id, query, page, only_annotated=only_annotated
         )
         assert [t.id for t in rows] == expected, f"page {number}"
         number += 1
     assert (number - 2) * SIZE < total <= (number - 1) * SIZE
     assert total % SIZE, "the last page is partial"
+    listed = filtered_tasks(project.id, query, only_annotated=only_annotated).subquery()
+    sums = select(func.count(), func.sum(listed.c.total_annotations), func.sum(listed.c.total_predictions))
+    assert (total, annotations, predictions) == tuple((await session.execute(sums)).one())
 
 
 async def test_id_ordered_pages_across_buckets_are_the_offset_pages(session):
     """Pages found from the id buckets, over several buckets with another project's ids between
-    them, tasks deleted inside buckets, and one bucket emptied of this project's tasks."""
+    them, tasks deleted inside buckets, and one bucket emptied of this project's tasks; of the whole
+    project and of its labeled and unlabeled tasks."""
     actor, _ = await make_actor(session)
     project = await make_project(session, actor)
     other = await make_project(session, actor)
@@ -99,21 +117,24 @@ async def test_id_ordered_pages_across_buckets_are_the_offset_pages(session):
     )
     await session.commit()
     assert len({i // TASK_BUCKET for i in ids}) >= 4, "the project spans several buckets"
-    for ordering in ([], ["tasks:id"], ["-tasks:id"], ["-tasks:id", "tasks:data.group"]):
-        query = parse_task_query(orjson.dumps({"ordering": ordering}).decode())
+    for ordering, filters in itertools.product(
+        ([], ["tasks:id"], ["-tasks:id"], ["-tasks:id", "tasks:data.group"]),
+        (None, SDK_LABELED, SDK_UNLABELED),
+    ):
+        query = parse_task_query(orjson.dumps({"filters": filters, "ordering": ordering}).decode())
         for size in (97, TASK_BUCKET + 3):
             number = 1
             while expected := await offset_page(session, project.id, query, page := Page(number, size)):
                 rows, *_ = await tasks.list_tasks(
                     session, actor, project.id, query, page, only_annotated=False
                 )
-                assert [t.id for t in rows] == expected, f"{ordering} page {number} of {size}"
+                assert [t.id for t in rows] == expected, f"{ordering} {filters} page {number} of {size}"
                 number += 1
 
 
 async def test_buckets_count_each_projects_tasks_by_id(session):
-    """The triggers keep task_buckets equal to the tasks grouped by id // TASK_BUCKET, through
-    imports and deletes; deleting a project removes its buckets."""
+    """The triggers keep task_buckets equal to the tasks (and the labeled tasks' counters) grouped by
+    id // TASK_BUCKET, through imports, submits and deletes; deleting a project removes its buckets."""
     actor, _ = await make_actor(session)
     project = await make_project(session, actor)
     other = await make_project(session, actor)
@@ -130,9 +151,28 @@ async def test_buckets_count_each_projects_tasks_by_id(session):
         project.id,
         TaskQuery(selected_all=False, selected_ids=tuple(t.id for t in listed[100::3])),
     )
+    await annotations.create_annotation(session, actor, listed[-1].id, {"result": CHOICE})  # labels it
+    only = await session.scalar(select(Annotation.id).where(Annotation.task_id == listed[0].id))
+    await annotations.delete_annotation(session, actor, only)  # unlabels it
     bucket = (Task.id // TASK_BUCKET).label("bucket")
-    grouped = select(Task.project_id, bucket, func.count()).group_by(Task.project_id, bucket)
-    kept = select(TaskBucket.project_id, TaskBucket.bucket, TaskBucket.tasks).where(TaskBucket.tasks > 0)
+    labeled = {  # what a bucket counts of each task
+        "tasks": 1,
+        "labeled": case((Task.is_labeled, 1), else_=0),
+        "labeled_annotations": case((Task.is_labeled, Task.total_annotations), else_=0),
+        "labeled_predictions": case((Task.is_labeled, Task.total_predictions), else_=0),
+    }
+    grouped = select(Task.project_id, bucket, *map(func.sum, labeled.values())).group_by(
+        Task.project_id, bucket
+    )
+    kept = (
+        select(
+            TaskBucket.project_id,
+            TaskBucket.bucket,
+            *(func.sum(getattr(TaskBucket, column)) for column in labeled),
+        )
+        .group_by(TaskBucket.project_id, TaskBucket.bucket)
+        .having(func.sum(TaskBucket.tasks) > 0)
+    )
     assert {tuple(r) for r in await session.execute(kept)} == {
         tuple(r) for r in await session.execute(grouped)
     }

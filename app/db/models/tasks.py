@@ -100,12 +100,18 @@ TASK_BUCKET = 4096  # ids per task_buckets row; migration 0009's triggers divide
 
 class TaskBucket(Base):
     """How many of a project's tasks have ids in one run of `TASK_BUCKET` ids (bucket = id //
-    TASK_BUCKET), kept by triggers on `tasks` (migration 0009): summing a project's few hundred
-    buckets finds where its Nth task lies, so a page of the id-ordered list skips at most one
-    bucket's ids. No foreign key: deleting the project deletes them."""
+    TASK_BUCKET), and how many of them are labeled, kept by triggers on `tasks` (migration 0012) in
+    shards as `ProjectTotals` is, since submits write them: summing a project's few hundred buckets
+    finds where its Nth task (or Nth labeled or unlabeled task) lies, so a page of the id-ordered list
+    skips at most one bucket's ids. No foreign key: deleting the project deletes them."""
 
     __tablename__ = "task_buckets"
 
     project_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    tasks: Mapped[int] = mapped_column(Integer)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    tasks: Mapped[int] = mapped_column(BigInteger)
+    labeled: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # the labeled tasks' total_annotations and total_predictions: the labeled list's sums
+    labeled_annotations: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    labeled_predictions: Mapped[int] = mapped_column(BigInteger, server_default="0")
