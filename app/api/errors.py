@@ -45,12 +45,20 @@ def _overflowed(exc: BaseException | None) -> bool:
     return False
 
 
+INVALID_REGULAR_EXPRESSION = "2201B"  # PostgreSQL's SQLSTATE for a pattern Python's re accepted
+
+
 def driver_error(request: Request, exc: Exception) -> Response:
     """A number from the request (a path, query or body id) past what the database's column holds
-    reaches the driver as an overflow: the client's mistake, a 400, on every route and database.
+    reaches the driver as an overflow: the client's mistake, a 400, on every route and database; so
+    is a regex filter's pattern PostgreSQL cannot compile.
     A connection lost mid-request (the database restarted) rolled the request back: a 503 to retry."""
     if _overflowed(exc):
         return JSONResponse({"detail": "A number in the request is out of range."}, status_code=400)
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == INVALID_REGULAR_EXPRESSION:
+        detail = f"A regular expression in the request is not one PostgreSQL can run: {orig}"
+        return JSONResponse({"detail": detail}, status_code=400)
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         log.warning("database connection lost: %s", exc.orig)
         return JSONResponse(

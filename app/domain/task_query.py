@@ -1,5 +1,6 @@
 """Label Studio's Data Manager `query` (filters, ordering, selected items), parsed and checked."""
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,8 +37,10 @@ OPERATORS = frozenset(
         "empty",
         "contains",
         "not_contains",
+        "regex",
     }
 )
+TEXT_OPERATORS = frozenset({"contains", "not_contains", "regex"})  # every other column is not text
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,23 @@ def _filters(raw: Any) -> tuple[str, tuple[Filter, ...]]:
         operator = item.get("operator")
         if operator not in OPERATORS:
             raise Invalid(f"{where}.operator: unknown operator '{operator}'", field="query")
-        out.append(Filter(_column(item.get("filter"), f"{where}.filter"), operator, item.get("value")))
+        column = _column(item.get("filter"), f"{where}.filter")
+        if operator in TEXT_OPERATORS and not column.startswith("data."):
+            raise Invalid(f"{where}: '{operator}' applies to data fields only, not '{column}'", field="query")
+        if operator == "regex":
+            _check_pattern(item.get("value"), f"{where}.value")
+        out.append(Filter(column, operator, item.get("value")))
     return conjunction, tuple(out)
+
+
+def _check_pattern(value: Any, where: str) -> None:
+    """A regex filter's pattern must be one the database can run: refused here, not failed there."""
+    if not isinstance(value, str):
+        raise Invalid(f"{where} must be a regular expression string", field="query")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise Invalid(f"{where}: not a regular expression ({exc})", field="query") from None
 
 
 def _selected(raw: Any) -> tuple[bool, tuple[int, ...]]:

@@ -90,6 +90,8 @@ def _sql_filter(f: Filter) -> Any:
         if not isinstance(value, list):
             raise Invalid(f"filter {f.column} {f.operator} needs a list value", field="query")
         return column.in_(value) if f.operator == "in_list" else column.not_in(value)
+    if f.operator == "regex":
+        return column.regexp_match(value)
     contains = column.contains(str(value), autoescape=True)
     return contains if f.operator == "contains" else ~contains
 

@@ -129,6 +129,43 @@ async def test_id_filters_ordering_and_selected_items(team):
     assert [t["id"] for t in body["tasks"]] == [ids[3]]
 
 
+def one_filter(column, operator, value):
+    item = {"filter": f"filter:tasks:{column}", "operator": operator, "value": value, "type": "String"}
+    return json.dumps({"filters": {"conjunction": "and", "items": [item]}})
+
+
+async def test_regex_filter_matches_data_fields_and_refuses_what_cannot_run(team, engine):
+    """The SDK's `regex` operator on a data field; a pattern no database can run, a pattern only
+    PostgreSQL refuses, or a text operator on a number column is a 400 naming the filter."""
+    pid, ids = await project_with_tasks(team, 12)
+
+    async def listed(query):
+        return await team.client.get(
+            "/api/tasks", params={"project": pid, "query": query}, headers=team.headers()
+        )
+
+    body = (await listed(one_filter("data.review_text", "regex", r"^t1\d$"))).json()
+    assert [t["id"] for t in body["tasks"]] == ids[10:12]
+    assert body["total"] == 2
+    assert (await listed(one_filter("data.review_text", "regex", ""))).json()["total"] == 12
+    for column, operator, value, says in [
+        ("data.review_text", "regex", "t(1", "not a regular expression"),
+        ("data.review_text", "regex", 7, "must be a regular expression"),
+        ("id", "regex", "1", "data fields only"),
+        ("total_annotations", "contains", "1", "data fields only"),
+    ]:
+        response = await listed(one_filter(column, operator, value))
+        assert response.status_code == 400, (column, operator, value)
+        assert says in response.json()["detail"]
+        assert "items[0]" in response.json()["detail"]
+    python_only = await listed(one_filter("data.review_text", "regex", "(?P<n>t)1"))  # a named group
+    if engine.dialect.name == "postgresql":
+        assert python_only.status_code == 400
+        assert "regular expression" in python_only.json()["detail"]
+    else:  # SQLite runs the pattern with Python's re
+        assert python_only.json()["total"] == 3
+
+
 async def test_bad_query_is_400(team):
     pid, _ = await project_with_tasks(team, 1)
     response = await team.client.get(
