@@ -142,14 +142,28 @@ def _page_ids(stmt: Select[Task], query: TaskQuery, page: Page) -> Select[Any]:
     return _ordered(stmt.with_only_columns(Task.id), query).offset(page.offset).limit(page.size)
 
 
-def _page_ids_from_end(stmt: Select[Task], project_id: int, query: TaskQuery, page: Page) -> Select[Any]:
-    """`_page_ids` of the whole project read backwards from its end, for pages past the middle.
+def _bucket_count(scope: Scope) -> Any:
+    """What a bucket row counts of a scope's tasks."""
+    return {"all": TaskBucket.tasks, "labeled": TaskBucket.labeled}.get(
+        scope, TaskBucket.tasks - TaskBucket.labeled
+    )
 
-    The count comes from the project's counter in the same statement, so it describes the rows this
+
+def _page_ids_from_end(
+    stmt: Select[Task], project_id: int, scope: Scope, query: TaskQuery, page: Page
+) -> Select[Any]:
+    """`_page_ids` of the whole project (or its labeled or unlabeled tasks) read backwards from its
+    end, for pages past the middle.
+
+    The count comes from the project's buckets in the same statement, so it describes the rows this
     statement sees even while an import or delete commits meanwhile. The planner cannot tell how many
     rows a limit computed at run time keeps, so a constant outer limit tells it: a page.
     """
-    count = select(Project.task_count).where(Project.id == project_id).scalar_subquery()
+    count = (
+        select(func.coalesce(func.sum(_bucket_count(scope)), 0))
+        .where(TaskBucket.project_id == project_id)
+        .scalar_subquery()
+    )
     end = page.offset + page.size
     after = case((count > end, count - end), else_=0)
     inside = case((count >= end, page.size), (count > page.offset, count - page.offset), else_=0)
@@ -174,10 +188,7 @@ def _page_ids_by_bucket(project_id: int, scope: Scope, descending: bool, page: P
     and skips the rest. Buckets and tasks are read by one statement, so they agree even while an
     import or delete commits meanwhile.
     """
-    listed = {"all": TaskBucket.tasks, "labeled": TaskBucket.labeled}.get(
-        scope, TaskBucket.tasks - TaskBucket.labeled
-    )
-    per_bucket = func.sum(listed)
+    per_bucket = func.sum(_bucket_count(scope))
     before = func.sum(per_bucket).over(order_by=_key(TaskBucket.bucket, descending)) - per_bucket
     buckets = (
         select(TaskBucket.bucket, per_bucket.label("tasks"), before.label("before"))
@@ -209,13 +220,13 @@ def _page_ids_of(
     stmt: Select[Task], project_id: int, query: TaskQuery, page: Page, scope: Scope | None, total: int
 ) -> Select[Any]:
     """The page's ids by the cheapest exact path: the whole project, or its labeled or unlabeled
-    tasks, in id order from its buckets; the whole project in another order from its nearer end;
-    anything else by a skip from the start."""
+    tasks, in id order from its buckets and in another order from its nearer end; anything else by
+    a skip from the start."""
     descending = _id_descending(query)
     if scope is not None and descending is not None:
         return _page_ids_by_bucket(project_id, scope, descending, page)
-    if scope == "all" and page.rows_after(total) < page.offset:
-        return _page_ids_from_end(stmt, project_id, query, page)
+    if scope is not None and page.rows_after(total) < page.offset:
+        return _page_ids_from_end(stmt, project_id, scope, query, page)
     return _page_ids(stmt, query, page)
 
 
