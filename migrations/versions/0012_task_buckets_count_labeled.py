@@ -43,8 +43,9 @@ def _key(row: str) -> str:
     return f"{row}.id / {BUCKET}, {row}.id % {SHARDS}"
 
 
-def _add(columns: Sequence[str], excluded: str = "excluded") -> str:
-    return ", ".join(f"{c} = task_buckets.{c} + {excluded}.{c}" for c in columns)
+def _add(columns: Sequence[str]) -> str:
+    """An upsert's SET: each counter plus the inserted row's."""
+    return ", ".join(f"{c} = task_buckets.{c} + excluded.{c}" for c in columns)
 
 
 NEW, OLD = _counts("n"), _counts("o")

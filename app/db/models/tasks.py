@@ -95,7 +95,7 @@ class ProjectTotals(Base):
     annotated: Mapped[int] = mapped_column(BigInteger, server_default="0")  # tasks with an annotation
 
 
-TASK_BUCKET = 4096  # ids per task_buckets row; migration 0009's triggers divide by the same number
+TASK_BUCKET = 4096  # ids per bucket; migration 0012's triggers divide by the same number
 
 
 class TaskBucket(Base):
