@@ -1,5 +1,5 @@
-"""Project counters come from totals kept by triggers; every kind of task write keeps them equal to
-a count over the tasks themselves."""
+"""Project counters come from totals kept by triggers, and the labeled and unlabeled task lists from
+the id buckets' counters; every kind of task write keeps them equal to a count over the tasks."""
 
 import orjson
 import pytest
