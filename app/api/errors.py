@@ -2,6 +2,7 @@
 
 import logging
 
+from asyncpg import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -45,20 +46,25 @@ def _overflowed(exc: BaseException | None) -> bool:
     return False
 
 
-INVALID_REGULAR_EXPRESSION = "2201B"  # PostgreSQL's SQLSTATE for a pattern Python's re accepted
+# PostgreSQL errors only a request's own values cause (SQLSTATE: what to tell the client)
+REFUSED_VALUES = {
+    "2201B": "A regular expression in the request is not one PostgreSQL can run",
+    "22021": "Text in the request holds a character the database cannot store (such as NUL)",
+    "22P05": "Text in the request holds a character the database cannot store (such as \\u0000)",
+}
 
 
 def driver_error(request: Request, exc: Exception) -> Response:
     """A number from the request (a path, query or body id) past what the database's column holds
     reaches the driver as an overflow: the client's mistake, a 400, on every route and database; so
-    is a regex filter's pattern PostgreSQL cannot compile.
+    is a value PostgreSQL refuses as such (`REFUSED_VALUES`), whether it came through SQLAlchemy or
+    through asyncpg directly (a bulk COPY).
     A connection lost mid-request (the database restarted) rolled the request back: a 503 to retry."""
     if _overflowed(exc):
         return JSONResponse({"detail": "A number in the request is out of range."}, status_code=400)
-    orig = getattr(exc, "orig", None)
-    if getattr(orig, "sqlstate", None) == INVALID_REGULAR_EXPRESSION:
-        detail = f"A regular expression in the request is not one PostgreSQL can run: {orig}"
-        return JSONResponse({"detail": detail}, status_code=400)
+    orig = getattr(exc, "orig", exc)
+    if refused := REFUSED_VALUES.get(getattr(orig, "sqlstate", None) or ""):
+        return JSONResponse({"detail": f"{refused}: {orig}"}, status_code=400)
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         log.warning("database connection lost: %s", exc.orig)
         return JSONResponse(
@@ -79,5 +85,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(DBAPIError, driver_error)
+    app.add_exception_handler(PostgresError, driver_error)
     app.add_exception_handler(OverflowError, driver_error)
     app.add_exception_handler(Exception, unexpected_error)

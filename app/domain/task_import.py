@@ -50,6 +50,16 @@ def task_item(raw: Any, row: int) -> TaskItem:
     return TaskItem(raw["data"], meta, annotations, predictions, allow_skip)
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def annotator_ref(annotation: dict[str, Any]) -> int | str | None:
     """Whom an inline annotation names: a user id, a lowercased email, or None (the importer).
 
@@ -67,7 +77,11 @@ def annotator_ref(annotation: dict[str, Any]) -> int | str | None:
 
 
 def check_inline(item: TaskItem) -> None:
-    """Inline annotations and predictions must fit their columns; at most one ground truth."""
+    """What a task brings must fit its columns: no NUL character in any text (PostgreSQL's text and
+    jsonb cannot hold one), inline annotations' and predictions' numbers, at most one ground truth."""
+    whole = (item.data, item.meta, item.annotations, item.predictions)
+    if b"u0000" in orjson.dumps(whole) and _holds_nul(whole):  # the scan only where the text may hold one
+        raise Invalid("a text holds a NUL character (\\u0000), which the database cannot store", field="data")
     for i, annotation in enumerate(item.annotations):
         lead_time = annotation.get("lead_time")
         if lead_time is not None and not (is_number(lead_time) and lead_time >= 0):

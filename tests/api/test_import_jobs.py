@@ -55,10 +55,17 @@ async def test_large_csv_upload_becomes_a_job(team):
     assert await count_tasks(team, pid) == 3000
 
 
-async def test_a_bad_row_fails_the_job_naming_it_and_nothing_is_written(team):
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ({"other": "missing the key"}, "review_text"),
+        ({"review_text": "late in the file", "note": "a NUL \u0000 here"}, "NUL"),  # no database write fails
+    ],
+)
+async def test_a_bad_row_fails_the_job_naming_it_and_nothing_is_written(team, bad, says):
     pid = await project_id(team)
     tasks = big_tasks(2000)
-    tasks[1499] = {"other": "missing the key"}
+    tasks[1499] = bad
     response = await team.client.post(
         f"/api/projects/{pid}/import",
         content=orjson.dumps(tasks),
@@ -67,7 +74,7 @@ async def test_a_bad_row_fails_the_job_naming_it_and_nothing_is_written(team):
     job = await poll(team, pid, response.json()["import"])
     assert job["status"] == "failed"
     assert "task 1500" in job["error"]
-    assert "review_text" in job["error"]
+    assert says in job["error"]
     assert await count_tasks(team, pid) == 0
 
 

@@ -106,6 +106,21 @@ async def upload(team, pid, name, content: bytes):
     )
 
 
+async def test_a_nul_character_is_400_naming_the_row_and_nothing_is_imported(team):
+    """PostgreSQL's text and jsonb cannot hold \\u0000: refused before any write, on every database,
+    so a project moves between them."""
+    pid = await project_id(team)
+    tasks = [{"review_text": "fine"}, {"data": {"review_text": "ok"}, "meta": {"x\u0000": 1}}]
+    response = await team.client.post(f"/api/projects/{pid}/import", json=tasks, headers=team.headers())
+    assert response.status_code == 400
+    assert "task 2" in response.json()["detail"]
+    assert "NUL" in response.json()["detail"]
+    assert await count_tasks(team, pid) == 0
+    backslash = [{"review_text": "a literal \\u0000 is six characters"}]
+    response = await team.client.post(f"/api/projects/{pid}/import", json=backslash, headers=team.headers())
+    assert response.status_code == 201
+
+
 async def test_csv_tsv_json_and_jsonl_uploads(team):
     pid = await project_id(team)
     cases = {

@@ -158,6 +158,8 @@ async def test_regex_filter_matches_data_fields_and_refuses_what_cannot_run(team
         assert response.status_code == 400, (column, operator, value)
         assert says in response.json()["detail"]
         assert "items[0]" in response.json()["detail"]
+    nul = await listed(one_filter("data.review_text", "contains", "t\x001"))  # PostgreSQL stores no NUL
+    assert nul.status_code == (400 if engine.dialect.name == "postgresql" else 200)
     python_only = await listed(one_filter("data.review_text", "regex", "(?P<n>t)1"))  # a named group
     if engine.dialect.name == "postgresql":
         assert python_only.status_code == 400
