@@ -282,8 +282,8 @@ async def list_tasks(
 
     For the whole project and its labeled or unlabeled tasks, the total and the sums are maintained
     counters rather than a scan. The page holds exactly the rows `OFFSET` would give, but the rows it
-    skips are read as ids only: those three sets in id order skip at most one bucket of them, the
-    whole project in other orders skips from the nearer end.
+    skips are read as ids only: those three sets skip at most one bucket of them in id order, and
+    skip from the nearer end in other orders.
     """
     project = await get_project(session, actor, project_id)
     stmt = filtered_tasks(project.id, query, only_annotated=only_annotated)
