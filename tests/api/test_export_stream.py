@@ -84,7 +84,7 @@ async def test_an_export_of_200k_tasks_streams_with_flat_server_memory(live, eng
     assert size > 50 * 2**20
     assert first is not None
     # built in memory first, the first bytes would come at the end: they come in the first quarter
-    # (about a tenth here when idle: 0.2 s of 2.2-2.6 s since batches are built two at a time)
+    # (a twentieth here when idle: 0.05 s of 1.1-1.3 s, the first two batches built at once)
     assert first < total / 4, (first, total)
     assert memory.peak - memory.base < 40, memory.peak - memory.base
 
