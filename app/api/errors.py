@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
+from app.db.engine import REGEX_SECONDS
 from app.domain.errors import QuorumError
 
 log = logging.getLogger("quorum")
@@ -52,19 +53,24 @@ REFUSED_VALUES = {
     "22021": "Text in the request holds a character the database cannot store (such as NUL)",
     "22P05": "Text in the request holds a character the database cannot store (such as \\u0000)",
 }
+# SQLite runs one function of ours, the regex filter's (`app.db.engine`): its failure is the pattern's
+SQLITE_FUNCTION_FAILED = "user-defined function raised exception"
 
 
 def driver_error(request: Request, exc: Exception) -> Response:
     """A number from the request (a path, query or body id) past what the database's column holds
     reaches the driver as an overflow: the client's mistake, a 400, on every route and database; so
     is a value PostgreSQL refuses as such (`REFUSED_VALUES`), whether it came through SQLAlchemy or
-    through asyncpg directly (a bulk COPY).
+    through asyncpg directly (a bulk COPY), and a regex filter SQLite gave up on.
     A connection lost mid-request (the database restarted) rolled the request back: a 503 to retry."""
     if _overflowed(exc):
         return JSONResponse({"detail": "A number in the request is out of range."}, status_code=400)
     orig = getattr(exc, "orig", exc)
     if refused := REFUSED_VALUES.get(getattr(orig, "sqlstate", None) or ""):
         return JSONResponse({"detail": f"{refused}: {orig}"}, status_code=400)
+    if str(orig) == SQLITE_FUNCTION_FAILED:
+        late = f"A regular expression in the request did not finish within {REGEX_SECONDS:g} s; simplify it"
+        return JSONResponse({"detail": late}, status_code=400)
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         log.warning("database connection lost: %s", exc.orig)
         return JSONResponse(

@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 import orjson
+import regex
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -62,20 +63,49 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError from error
 
 
+REGEX_SECONDS = 5.0  # what one SQLite statement may spend matching regex filters
+
+
 def _serialise_sqlite(engine: AsyncEngine) -> None:
     """Turn off pysqlite's own transaction handling and begin every transaction IMMEDIATE."""
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
+    def _connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000", "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        record.info["regexp_deadline"] = _bounded_regexp(dbapi_connection)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _statement(conn: Any, *_args: Any) -> None:
+        conn.info["regexp_deadline"][0] = time.monotonic() + REGEX_SECONDS
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _bounded_regexp(dbapi_connection: Any) -> list[float]:
+    """SQLite's REGEXP (a regex filter), with a time limit per statement; returns the deadline's holder.
+
+    Python's `re` can take exponential time on a pattern such as `(a+)+$`, holding the GIL, and this
+    transaction holds SQLite's write lock: one project member's filter would stop the whole server.
+    Here matching releases the GIL and fails the statement once it ran `REGEX_SECONDS`.
+    """
+    deadline = [time.monotonic() + REGEX_SECONDS]
+
+    def regexp(pattern: str, value: Any) -> bool | None:
+        if value is None:
+            return None
+        left = deadline[0] - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("regex filter ran out of time")
+        return regex.search(pattern, str(value), timeout=left, concurrent=True) is not None
+
+    dbapi_connection.create_function("regexp", 2, regexp, deterministic=True)
+    return deadline
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -2,10 +2,12 @@
 
 import asyncio
 import json
+import time
 
 import orjson
 import pytest
 
+from app.db import engine as db_engine
 from app.db.engine import make_sessionmaker
 from app.domain.roles import Role
 from tests.api.test_import_jobs import poll
@@ -166,6 +168,44 @@ async def test_regex_filter_matches_data_fields_and_refuses_what_cannot_run(team
         assert "regular expression" in python_only.json()["detail"]
     else:  # SQLite runs the pattern with Python's re
         assert python_only.json()["total"] == 3
+
+
+async def test_a_regex_filter_that_backtracks_for_ever_is_a_400_and_the_server_answers_meanwhile(
+    team, engine, monkeypatch
+):
+    """`^(a|a)+$` on a long run of a's that does not match backtracks exponentially: Python's re
+    would hold the GIL, and on SQLite the write lock, for as long; PostgreSQL's engine does not."""
+    monkeypatch.setattr(db_engine, "REGEX_SECONDS", 1.0)
+    pid = (await create(team)).json()["id"]
+    body = [{"review_text": "a" * 32 + "!"}, {"review_text": "aa"}]
+    await team.client.post(f"/api/projects/{pid}/import", json=body, headers=team.headers())
+    ticks = 0
+
+    async def tick():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.02)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    started = time.monotonic()
+    query = one_filter("data.review_text", "regex", "^(a|a)+$")
+    response = await team.client.get(
+        "/api/tasks", params={"project": pid, "query": query}, headers=team.headers()
+    )
+    elapsed = time.monotonic() - started
+    ticker.cancel()
+    if engine.dialect.name == "postgresql":
+        assert response.json()["total"] == 1
+        return
+    assert response.status_code == 400
+    assert "did not finish" in response.json()["detail"]
+    assert elapsed < 3
+    assert ticks > elapsed / 0.02 / 3  # the event loop ran on while the pattern did
+    fine = one_filter("data.review_text", "regex", "^a+$")  # the next statement has its own time
+    assert (
+        await team.client.get("/api/tasks", params={"project": pid, "query": fine}, headers=team.headers())
+    ).json()["total"] == 1
 
 
 async def test_bad_query_is_400(team):
