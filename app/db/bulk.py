@@ -14,12 +14,23 @@ async def allocate_ids(session: AsyncSession, table: Table, count: int) -> list[
         return []
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
-        sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
-        query = text(f"SELECT nextval({sequence}) FROM generate_series(1, :n)")
-        rows = await session.execute(query, {"n": count})
-        return [r[0] for r in rows]
+        sequence = await _sequence_of(session, table.name)
+        # the name as a constant, resolved once when planned; as a parameter it is looked up per id
+        query = text(f"SELECT nextval('{sequence}'::regclass) FROM generate_series(1, :n)")
+        return list(await session.scalars(query, {"n": count}))
     start = (await session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table.name}"))).scalar_one()
     return list(range(start + 1, start + 1 + count))
+
+
+_SEQUENCES: dict[str, str] = {}
+
+
+async def _sequence_of(session: AsyncSession, table: str) -> str:
+    """The sequence behind a table's id (a fact of the schema, so asked once per process)."""
+    if table not in _SEQUENCES:
+        query = text("SELECT pg_get_serial_sequence(:table, 'id')")
+        _SEQUENCES[table] = (await session.scalar(query, {"table": table})).replace("'", "''")
+    return _SEQUENCES[table]
 
 
 async def copy_rows(

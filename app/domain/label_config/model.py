@@ -30,7 +30,7 @@ class ObjectTag:
     value: str
     attrs: Mapping[str, str] = field(default_factory=_no_attrs, hash=False)
 
-    @property
+    @cached_property
     def data_key(self) -> str | None:
         """The task data key read by `value="$key"`; for `$a.b` or `$a[0]` only the top-level key `a`."""
         if not self.value.startswith("$"):
@@ -81,7 +81,7 @@ class LabelConfig:
     controls: Mapping[str, ControlTag]
     relation_labels: frozenset[str] = frozenset()
 
-    @property
+    @cached_property
     def data_keys(self) -> frozenset[str]:
         return frozenset(key for obj in self.objects.values() if (key := obj.data_key))
 
