@@ -90,7 +90,7 @@ def _serialise_sqlite(engine: AsyncEngine) -> None:
 def _bounded_regexp(dbapi_connection: Any) -> list[float]:
     """SQLite's REGEXP (a regex filter), with a time limit per statement; returns the deadline's holder.
 
-    Python's `re` can take exponential time on a pattern such as `(a+)+$`, holding the GIL, and this
+    Python's `re` can take exponential time on a pattern such as `(a|a)+$`, holding the GIL, and this
     transaction holds SQLite's write lock: one project member's filter would stop the whole server.
     Here matching releases the GIL and fails the statement once it ran `REGEX_SECONDS`.
     """
