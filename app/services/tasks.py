@@ -144,9 +144,11 @@ def _page_ids(stmt: Select[Task], query: TaskQuery, page: Page) -> Select[Any]:
 
 def _bucket_count(scope: Scope) -> Any:
     """What a bucket row counts of a scope's tasks."""
-    return {"all": TaskBucket.tasks, "labeled": TaskBucket.labeled}.get(
-        scope, TaskBucket.tasks - TaskBucket.labeled
-    )
+    if scope == "all":
+        return TaskBucket.tasks
+    if scope == "labeled":
+        return TaskBucket.labeled
+    return TaskBucket.tasks - TaskBucket.labeled
 
 
 def _page_ids_from_end(
