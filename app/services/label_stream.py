@@ -2,8 +2,9 @@
 
 The rules are those of `app.domain.label_stream`; here they are one indexed query per pick. The
 chosen task row is locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers),
-then its free slots are counted again under the lock, because every writer of a task's slots
-(reserving, submitting) locks that row first: the count is exact and the invariant holds.
+then reserved by a statement that counts its free slots again under the lock, because every writer
+of a task's slots (reserving, submitting) locks that row first: the count is exact and the
+invariant holds.
 
 The statements are built once per form (the settings that shape them) with bound parameters for
 everything else: building a statement this size costs more than running it.
@@ -35,16 +36,18 @@ from app.domain.project_settings import ProjectSettings
 from app.domain.roles import PROJECT_ROLES, Actor, project_role
 from app.domain.task_state import SkipQueue
 from app.services.members import pause_reason
-from app.services.projects import settings_of, visible_to
+from app.services.projects import counted_annotations, settings_of, visible_to
 
 PICK_ATTEMPTS = 8
 
 # The bound parameters; their types come from the columns they are compared with.
-PROJECT: Any = bindparam("project_id")
+PROJECT: Any = bindparam("project")
 ORGANIZATION: Any = bindparam("organization_id")
-USER: Any = bindparam("user_id")
+USER: Any = bindparam("user")
 NOW: Any = bindparam("now")
-TASK: Any = bindparam("task_id")
+TASK: Any = bindparam("task")
+OVERLAP: Any = bindparam("overlap")
+EXPIRES: Any = bindparam("expires_at")
 VERSION: Any = bindparam("version")
 DRAFTED: Any = bindparam("drafted", expanding=True)
 REFUSED: Any = bindparam("refused", expanding=True)
@@ -89,8 +92,8 @@ class Form:
 
 def _params(project_id: int, user_id: int, now: datetime, settings: ProjectSettings) -> dict[str, Any]:
     return {
-        "project_id": project_id,
-        "user_id": user_id,
+        "project": project_id,
+        "user": user_id,
         "now": now,
         "version": settings.annotation.predictions_source,
         "drafted": [],
@@ -98,19 +101,12 @@ def _params(project_id: int, user_id: int, now: datetime, settings: ProjectSetti
     }
 
 
-def _counted(skip_queue: SkipQueue) -> list[Any]:
-    """Which annotations fill a slot: submits, and skips under "ignore skipped"; never ground truth."""
-    conditions = [Annotation.ground_truth.is_(False)]
-    if skip_queue is not SkipQueue.IGNORE:
-        conditions.append(Annotation.was_cancelled.is_(False))
-    return conditions
-
-
 def counted_users(task_id: Any, skip_queue: SkipQueue, *, besides: Any) -> Any:
     """Distinct users whose annotations fill a slot."""
     return (
         select(func.count(distinct(Annotation.completed_by_id)))
-        .where(Annotation.task_id == task_id, Annotation.completed_by_id != besides, *_counted(skip_queue))
+        .where(Annotation.task_id == task_id, Annotation.completed_by_id != besides)
+        .where(*counted_annotations(skip_queue))
         .scalar_subquery()
     )
 
@@ -122,7 +118,7 @@ def live_reservations(task_id: Any, skip_queue: SkipQueue, *, besides: Any) -> A
     counted = exists().where(
         Annotation.task_id == TaskReservation.task_id,
         Annotation.completed_by_id == TaskReservation.user_id,
-        *_counted(skip_queue),
+        *counted_annotations(skip_queue),
     )
     return (
         select(func.count(TaskReservation.id))
@@ -213,10 +209,15 @@ def ground_truth(task_id: Any) -> Any:
 
 
 def has_room(form: Form) -> Any:
-    """The task still has a slot for USER: others hold fewer than its overlap, or USER holds one.
-    Under annotator evaluation "ground truth tasks are not constrained by the annotator overlap"."""
-    room = (slots_taken(Task.id, form.skip_queue) < Task.overlap) | holds_slot(Task.id)
-    return room | ground_truth(Task.id) if form.evaluation else room
+    """The candidate task still has a slot for USER."""
+    return room(Task.id, Task.overlap, form.skip_queue, evaluation=form.evaluation)
+
+
+def room(task_id: Any, overlap: Any, skip_queue: SkipQueue, *, evaluation: bool) -> Any:
+    """The task has a slot for USER: others hold fewer than its overlap, or USER holds one. Under
+    annotator evaluation "ground truth tasks are not constrained by the annotator overlap"."""
+    free = (slots_taken(task_id, skip_queue) < overlap) | holds_slot(task_id)
+    return free | ground_truth(task_id) if evaluation else free
 
 
 def _tiers(form: Form) -> list[Any]:
@@ -359,7 +360,7 @@ def _caller_statement(manages: bool) -> Any:
 async def _caller(session: AsyncSession, actor: Actor, project_id: int) -> _Caller:
     """The project the actor may see, their membership, reservation and whether they keep drafts:
     one query, since most calls need nothing more before the pick."""
-    params = {"project_id": project_id, "user_id": actor.user_id, "organization_id": actor.organization_id}
+    params = {"project": project_id, "user": actor.user_id, "organization_id": actor.organization_id}
     row = (await session.execute(_caller_statement(actor.manages), params)).first()
     if row is None:
         raise NotFound("Not found.")
@@ -374,7 +375,7 @@ async def _onboarding(
     evaluation = settings.quality.evaluation
     if not evaluation.enabled or evaluation.onboarding_tasks == 0:
         return False
-    done = await session.scalar(ONBOARDING_DONE, {"project_id": project_id, "user_id": user_id})
+    done = await session.scalar(ONBOARDING_DONE, {"project": project_id, "user": user_id})
     return (done or 0) < evaluation.onboarding_tasks
 
 
@@ -425,15 +426,17 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
     if settings.annotation.assignment == "manual":
         return await _next_assigned(session, form, params, drafted)
     ttl = timedelta(minutes=settings.annotation.reservation_minutes)
+    params["expires_at"] = now + ttl
+    if own is not None:
+        params["reservation_id"] = own.id
     if own is not None and own.expires_at > now:
-        resumed = await session.scalar(UNWORKED_TASK, {**params, "task_id": own.task_id})
+        resumed = await session.scalar(UNWORKED_TASK, {**params, "task": own.task_id})
         if resumed is not None:
-            await _reserve(session, own, resumed, actor.user_id, now + ttl)
+            await session.execute(MOVE, {**params, "task": resumed.id})
             return Served(resumed, "reservation", drafted)
     for query, reason in _queues(form, bool(drafted)):
-        picked = await _pick(session, query, settings, params)
+        picked = await _pick(session, query, settings, params, moving=own is not None)
         if picked is not None:
-            await _reserve(session, own, picked, actor.user_id, now + ttl)
             return Served(picked, reason, drafted)
     return Served(None, "There are no more tasks for you in this project.")
 
@@ -445,15 +448,16 @@ UNWORKED_TASK = select(Task).where(Task.id == TASK, _unworked(Task.id))
 
 
 async def _pick(
-    session: AsyncSession, query: Any, settings: ProjectSettings, params: dict[str, Any]
+    session: AsyncSession, query: Any, settings: ProjectSettings, params: dict[str, Any], *, moving: bool
 ) -> Task | None:
-    """Lock the first candidate nobody else holds and confirm it still has room under the lock."""
+    """Lock the first candidate nobody else holds and reserve it if it still has room under the lock."""
+    claim = _claim_statement(settings.effective_skip_queue(), settings.quality.evaluation.enabled, moving)
     refused: list[int] = []
     for _ in range(PICK_ATTEMPTS):
         task: Task | None = await session.scalar(query, {**params, "refused": refused})
         if task is None:
             return None
-        if await room_left(session, task, params["user_id"], settings, params["now"]):
+        if await session.scalar(claim, {**params, "task": task.id, "overlap": task.overlap}):
             return task
         refused.append(task.id)
     return None
@@ -461,9 +465,7 @@ async def _pick(
 
 @cache
 def _room_statement(skip_queue: SkipQueue, evaluation: bool) -> Any:
-    """Slots others hold, and whether USER may have one anyway (holds one; evaluated ground truth)."""
-    exempt = holds_slot(TASK) | ground_truth(TASK) if evaluation else holds_slot(TASK)
-    return select(slots_taken(TASK, skip_queue), exempt)
+    return select(room(TASK, OVERLAP, skip_queue, evaluation=evaluation))
 
 
 async def room_left(
@@ -471,27 +473,30 @@ async def room_left(
 ) -> bool:
     """Recount a locked task's slots in a fresh statement: exact, since every slot writer locks the row."""
     statement = _room_statement(settings.effective_skip_queue(), settings.quality.evaluation.enabled)
-    params = {"task_id": task.id, "project_id": task.project_id, "user_id": user_id, "now": now}
-    taken, exempt = (await session.execute(statement, params)).one()
-    return bool(exempt) or (taken or 0) < task.overlap
+    params = {"task": task.id, "project": task.project_id, "user": user_id, "now": now}
+    return bool(await session.scalar(statement, {**params, "overlap": task.overlap}))
 
 
 # Reservations are written through the table, not the ORM's unit of work, whose flush costs several
-# times the statement.
+# times the statement. One per annotator per project: taking a task moves the user's reservation row.
 RESERVATIONS = cast(Table, TaskReservation.__table__)
-TAKE = RESERVATIONS.insert()
-MOVE = RESERVATIONS.update().where(RESERVATIONS.c.id == bindparam("reservation_id"))
+MOVE = (
+    RESERVATIONS.update()
+    .where(RESERVATIONS.c.id == bindparam("reservation_id"))
+    .values(task_id=TASK, expires_at=EXPIRES)
+)
 
 
-async def _reserve(
-    session: AsyncSession, own: TaskReservation | None, task: Task, user_id: int, expires_at: datetime
-) -> None:
-    """One reservation per annotator per project: taking a task moves the user's reservation row."""
-    values = {"task_id": task.id, "expires_at": expires_at}
-    if own is None:
-        await session.execute(TAKE, {**values, "project_id": task.project_id, "user_id": user_id})
-    else:
-        await session.execute(MOVE, {**values, "reservation_id": own.id})
+@cache
+def _claim_statement(skip_queue: SkipQueue, evaluation: bool, moving: bool) -> Any:
+    """Reserve TASK for USER if it has room, counted in this statement (a fresh snapshot, taken under
+    the task's lock, as `room_left`'s): returns the reservation's id, none when there was no room."""
+    free = room(TASK, OVERLAP, skip_queue, evaluation=evaluation)
+    if moving:
+        return MOVE.where(free).returning(RESERVATIONS.c.id)
+    columns = ("task_id", "project_id", "user_id", "expires_at", "created_at")
+    values = select(TASK, PROJECT, USER, EXPIRES, NOW).where(free)
+    return RESERVATIONS.insert().from_select(columns, values).returning(RESERVATIONS.c.id)
 
 
 @cache
@@ -650,7 +655,7 @@ RELEASE = (
 
 async def release(session: AsyncSession, task_id: int, user_id: int) -> datetime | None:
     """Drop the user's reservation of the task; when it ran until, None if they held none."""
-    expires_at: datetime | None = await session.scalar(RELEASE, {"task_id": task_id, "user_id": user_id})
+    expires_at: datetime | None = await session.scalar(RELEASE, {"task": task_id, "user": user_id})
     return expires_at
 
 

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, delete, distinct, exists, func, or_, select, update
+from sqlalchemy import case, delete, distinct, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -190,6 +190,15 @@ def _overlap_inputs(settings: ProjectSettings) -> tuple[object, ...]:
     return (quality.annotations_per_task, quality.coverage_percent, settings.effective_skip_queue())
 
 
+def counted_annotations(skip_queue: SkipQueue) -> list[Any]:
+    """Which annotations count toward a task's overlap: submits, and skips under "ignore skipped";
+    never ground truth (`is_labeled`'s rule, for statements)."""
+    conditions = [Annotation.ground_truth.is_(False)]
+    if skip_queue is not SkipQueue.IGNORE:
+        conditions.append(Annotation.was_cancelled.is_(False))
+    return conditions
+
+
 async def refresh_overlap(session: AsyncSession, project: Project) -> None:
     """Give each task its overlap target (Annotations per task and coverage, plus the annotators the
     low agreement strategy added) and recompute, in this transaction, which tasks are labeled.
@@ -210,11 +219,11 @@ async def refresh_overlap(session: AsyncSession, project: Project) -> None:
             .where(Task.project_id == project.id)
             .values(overlap=case((Task.inner_id.in_(cohort), per_task), else_=1) + Task.extra_overlap)
         )
-    counted = and_(Annotation.task_id == tasks.c.id, Annotation.ground_truth.is_(False))
-    if settings.effective_skip_queue() is not SkipQueue.IGNORE:
-        counted = counted & Annotation.was_cancelled.is_(False)
+    counted = counted_annotations(settings.effective_skip_queue())
     done = (
-        select(func.count(distinct(Annotation.completed_by_id))).where(counted).scalar_subquery()
+        select(func.count(distinct(Annotation.completed_by_id)))
+        .where(Annotation.task_id == tasks.c.id, *counted)
+        .scalar_subquery()
         >= tasks.c.overlap
     )
     await session.execute(

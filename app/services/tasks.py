@@ -17,8 +17,14 @@ from app.domain.label_config import validate_task_data
 from app.domain.pagination import Page, check_in_range
 from app.domain.roles import Actor
 from app.domain.task_query import Filter, Scope, TaskQuery, counted_scope, truthy
-from app.domain.task_state import is_labeled
-from app.services.projects import config_of, get_managed_project, get_project, visible_to
+from app.domain.task_state import SkipQueue
+from app.services.projects import (
+    config_of,
+    counted_annotations,
+    get_managed_project,
+    get_project,
+    visible_to,
+)
 
 
 async def get_task(session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False) -> Task:
@@ -355,43 +361,50 @@ async def delete_tasks(session: AsyncSession, actor: Actor, project_id: int, que
     return count
 
 
-TASK_COUNTS = select(
-    func.count(Annotation.id).filter(Annotation.was_cancelled.is_(False)),
-    func.count(Annotation.id).filter(Annotation.was_cancelled.is_(True)),
-    func.count(distinct(Annotation.completed_by_id)).filter(
-        Annotation.was_cancelled.is_(False), Annotation.ground_truth.is_(False)
-    ),
-    func.count(distinct(Annotation.completed_by_id)).filter(Annotation.ground_truth.is_(False)),
-).where(Annotation.task_id == bindparam("task_id"))
-
-
 # The task's state is written through its table: the ORM's flush of one changed row costs several
 # times the statement, on every submit.
 TASKS = cast(Table, Task.__table__)
-SET_TASK_STATE = TASKS.update().where(TASKS.c.id == bindparam("task_id"))
 
 
-async def refresh_task_state(session: AsyncSession, task: Task, skip_queue: str) -> None:
-    """Recount a locked task's annotations and recompute whether it is labeled.
+@cache
+def _task_state_statement(skip_queue: SkipQueue) -> Any:
+    """Count a task's annotations and set whether it is labeled (`is_labeled`) in one statement.
 
     Ground-truth annotations are counted in the totals but never toward the overlap.
     """
-    counts = await session.execute(TASK_COUNTS, {"task_id": task.id})
-    submitted, cancelled, annotators, everyone = counts.one()
-    labeled = is_labeled(
-        annotators=annotators,
-        skippers_only=everyone - annotators,
-        overlap=task.overlap,
-        skip_queue=skip_queue,
+    cancelled = Annotation.was_cancelled
+    task_id: Any = bindparam("task_id", type_=Task.id.type)
+    counts = (
+        select(
+            task_id.label("task_id"),  # the join to the updated row: one task, one row of counts
+            func.count(Annotation.id).filter(cancelled.is_(False)).label("submitted"),
+            func.count(Annotation.id).filter(cancelled.is_(True)).label("cancelled"),
+            func.count(distinct(Annotation.completed_by_id))
+            .filter(*counted_annotations(skip_queue))
+            .label("done"),
+        )
+        .where(Annotation.task_id == task_id)
+        .subquery()
     )
-    now = utcnow()
+    labeled = counts.c.done >= TASKS.c.overlap
+    now: Any = bindparam("now")
     state = {
-        "total_annotations": submitted,
-        "cancelled_annotations": cancelled,
+        "total_annotations": counts.c.submitted,
+        "cancelled_annotations": counts.c.cancelled,
         "is_labeled": labeled,
-        "completed_at": (task.completed_at if task.is_labeled else now) if labeled else None,
+        "completed_at": case((labeled, func.coalesce(TASKS.c.completed_at, now)), else_=None),
         "updated_at": now,
     }
-    await session.execute(SET_TASK_STATE, {"task_id": task.id, **state})
-    for name, value in state.items():
+    return (
+        TASKS.update()
+        .where(TASKS.c.id == counts.c.task_id)
+        .values(state)
+        .returning(*(TASKS.c[name] for name in state))
+    )
+
+
+async def refresh_task_state(session: AsyncSession, task: Task, skip_queue: SkipQueue) -> None:
+    """Recount a locked task's annotations and recompute whether it is labeled."""
+    state = await session.execute(_task_state_statement(skip_queue), {"task_id": task.id, "now": utcnow()})
+    for name, value in state.one()._mapping.items():
         set_committed_value(task, name, value)
