@@ -16,7 +16,7 @@ from app.domain.roles import Actor, Role
 from app.domain.task_state import SkipQueue
 from app.services import agreement, drafts, label_stream
 from app.services.projects import config_of, settings_of, visible_projects
-from app.services.tasks import get_task, refresh_task_state, task_and_project
+from app.services.tasks import get_task, refresh_task_state, task_to_annotate
 
 
 def _result_of(project: Project, payload: Mapping[str, Any], *, cancelled: bool) -> list[Any]:
@@ -43,7 +43,7 @@ async def create_annotation(
 ) -> Annotation:
     """Submit (or, with `was_cancelled`, skip) a task, within the stream's rules."""
     now = now or utcnow()
-    task, project = await task_and_project(session, actor, task_id, for_update=True)
+    task, project, drafted = await task_to_annotate(session, actor, task_id)
     settings = settings_of(project)
     cancelled = cancelled or bool(payload.get("was_cancelled", False))
     if cancelled:
@@ -93,7 +93,8 @@ async def create_annotation(
         updated_at=now,
     )
     session.add(annotation)
-    await drafts.consume_drafts(session, task.id, actor.user_id)
+    if drafted:
+        await drafts.consume_drafts(session, task.id, actor.user_id)
     await session.flush()
     was_labeled = task.is_labeled
     await refresh_task_state(session, task, skip_queue)

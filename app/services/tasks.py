@@ -1,17 +1,30 @@
 """Tasks: read, list with Data Manager filters, create one, update, delete, keep counters right."""
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, case, delete, distinct, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    distinct,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db.base import utcnow
-from app.db.models import TASK_BUCKET, Annotation, Project, ProjectTotals, Task, TaskBucket
+from app.db.models import TASK_BUCKET, Annotation, Draft, Project, ProjectTotals, Task, TaskBucket
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_task_data
 from app.domain.pagination import Page, check_in_range
@@ -29,32 +42,45 @@ from app.services.projects import (
 
 async def get_task(session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False) -> Task:
     """A task in a project the actor may see; anything else is 404."""
-    task, _project = await task_and_project(session, actor, task_id, for_update=for_update)
+    task: Task = (await _task_row(session, actor, task_id, for_update))[0]
     return task
 
 
 @cache
-def _task_and_project_statement(manages: bool, for_update: bool) -> Any:
+def _task_and_project_statement(manages: bool, for_update: bool, drafted: bool = False) -> Any:
+    user: Any = bindparam("user_id")
+    columns: list[Any] = [Task, Project]
+    if drafted:
+        columns.append(exists().where(Draft.task_id == Task.id, Draft.user_id == user))
     query = (
-        select(Task, Project)
+        select(*columns)
         .join(Project, Project.id == Task.project_id)
         .where(
             Task.id == bindparam("task_id"),
-            visible_to(bindparam("organization_id"), bindparam("user_id"), manages=manages),
+            visible_to(bindparam("organization_id"), user, manages=manages),
         )
     )
     return query.with_for_update(of=Task) if for_update else query
 
 
-async def task_and_project(
-    session: AsyncSession, actor: Actor, task_id: int, *, for_update: bool = False
-) -> tuple[Task, Project]:
-    """`get_task` with its project, read in the same (prebuilt) query."""
+async def _task_row(
+    session: AsyncSession, actor: Actor, task_id: int, for_update: bool, drafted: bool = False
+) -> Sequence[Any]:
+    """The task and its project (and, with `drafted`, whether the actor keeps drafts of it), in one
+    prebuilt query; a task in a project the actor may not see is a 404."""
     params = {"task_id": task_id, "organization_id": actor.organization_id, "user_id": actor.user_id}
-    row = (await session.execute(_task_and_project_statement(actor.manages, for_update), params)).first()
+    statement = _task_and_project_statement(actor.manages, for_update, drafted)
+    row = (await session.execute(statement, params)).first()
     if row is None:
         raise NotFound("Not found.")
-    return row[0], row[1]
+    return row
+
+
+async def task_to_annotate(session: AsyncSession, actor: Actor, task_id: int) -> tuple[Task, Project, bool]:
+    """The task locked for an annotation, its project, and whether the actor keeps drafts of it,
+    which the annotation uses up (asked here, so a submit without drafts does not delete any)."""
+    task, project, drafted = await _task_row(session, actor, task_id, True, drafted=True)
+    return task, project, bool(drafted)
 
 
 COMPARE = {
