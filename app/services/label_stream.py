@@ -473,8 +473,14 @@ async def room_left(
 ) -> bool:
     """Recount a locked task's slots in a fresh statement: exact, since every slot writer locks the row."""
     statement = _room_statement(settings.effective_skip_queue(), settings.quality.evaluation.enabled)
-    params = {"task": task.id, "project": task.project_id, "user": user_id, "now": now}
-    return bool(await session.scalar(statement, {**params, "overlap": task.overlap}))
+    params = {
+        "task": task.id,
+        "overlap": task.overlap,
+        "project": task.project_id,
+        "user": user_id,
+        "now": now,
+    }
+    return bool(await session.scalar(statement, params))
 
 
 # Reservations are written through the table, not the ORM's unit of work, whose flush costs several
