@@ -105,7 +105,7 @@ async def create_annotation(
     if drafted:
         await drafts.consume_drafts(session, task.id, actor.user_id)
     was_labeled = task.is_labeled
-    await refresh_task_state(session, task, skip_queue)
+    await refresh_task_state(session, task, skip_queue, now)
     if task.is_labeled and not was_labeled:
         await agreement.add_annotator_on_low_agreement(session, task, settings, config_of(project))
     evaluated = settings.quality.evaluation.enabled

@@ -429,8 +429,11 @@ def _task_state_statement(skip_queue: SkipQueue) -> Any:
     )
 
 
-async def refresh_task_state(session: AsyncSession, task: Task, skip_queue: SkipQueue) -> None:
-    """Recount a locked task's annotations and recompute whether it is labeled."""
-    state = await session.execute(_task_state_statement(skip_queue), {"task_id": task.id, "now": utcnow()})
+async def refresh_task_state(
+    session: AsyncSession, task: Task, skip_queue: SkipQueue, now: datetime | None = None
+) -> None:
+    """Recount a locked task's annotations and recompute whether it is labeled (completed `now`)."""
+    params = {"task_id": task.id, "now": now or utcnow()}
+    state = await session.execute(_task_state_statement(skip_queue), params)
     for name, value in state.one()._mapping.items():
         set_committed_value(task, name, value)

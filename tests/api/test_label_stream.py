@@ -447,6 +447,16 @@ async def test_skipped_tasks_come_back_in_the_order_they_were_skipped_on_the_str
     assert (await next_(team, pid)).json()["id"] == ids[1]
 
 
+async def test_a_task_labeled_by_a_submit_is_completed_on_the_streams_clock(team):
+    """The task's completion time is the submitted annotation's own, from the same clock."""
+    pid, ids = await stream_project(team, n=1)
+    set_clock(team, timedelta(days=3))
+    annotation = (await submit(team, (await next_(team, pid)).json()["id"])).json()
+    task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
+    assert task["is_labeled"]
+    assert task["completed_at"] == annotation["created_at"]
+
+
 async def test_a_task_with_the_annotators_draft_is_resumed_before_the_queue(team):
     pid, ids = await stream_project(team, n=3)
     draft = {"result": CHOICE, "lead_time": 2}
