@@ -82,6 +82,7 @@ def test_requeue_to_others_behaves_as_ignore_under_manual_assignment():
         ("maximum_annotations", 0),
         ("max_additional_annotators_assignable", -1),
         ("agreement_threshold", "1.5"),
+        ("agreement_metric", "exact_matching"),
         ("annotator_evaluation_minimum_score", "101"),
         ("sampling", "Random please"),
         ("skip_queue", "SOMETIMES"),

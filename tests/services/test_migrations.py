@@ -1,11 +1,20 @@
-"""The migration builds exactly the schema the models describe, on both databases."""
+"""The migrations build exactly the schema the models describe, on both databases, and mend stored data."""
+
+import asyncio
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from pydantic import ValidationError
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.base import Base
+from app.db.migrate import alembic_config
+from app.db.models import Project
+from app.services.projects import settings_of
+from tests.factories import make_actor, make_project
 
 pytestmark = pytest.mark.core
 
@@ -18,3 +27,25 @@ async def test_upgrade_head_leaves_nothing_for_autogenerate(engine: AsyncEngine)
     async with engine.connect() as connection:
         differences = await connection.run_sync(diff)
     assert differences == []
+
+
+async def test_a_stored_agreement_metric_other_than_default_becomes_default(session, database_url):
+    """Names other than 'default' were once stored and ignored; revision 0013 sets them to 'default',
+    so those projects' settings load under the rule that now refuses them."""
+    actor, _ = await make_actor(session)
+    project = await make_project(session, actor, agreement_threshold="0.7")
+    project_id, stored = project.id, project.settings
+    stored["quality"]["agreement"]["metric"] = "exact_matching"
+    await session.execute(update(Project).where(Project.id == project_id).values(settings=stored))
+    await session.commit()
+    with pytest.raises(ValidationError):
+        settings_of(await session.get(Project, project_id, populate_existing=True))
+    await session.rollback()  # the migration writes from another connection
+
+    config = alembic_config(database_url)
+    await asyncio.to_thread(command.downgrade, config, "0012")
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    settings = settings_of(await session.get(Project, project_id, populate_existing=True))
+    assert settings.quality.agreement.metric == "default"
+    assert settings.quality.agreement.threshold == 0.7  # the rest of the settings kept

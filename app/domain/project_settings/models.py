@@ -78,7 +78,9 @@ class Evaluation(Group):
 
 
 class Agreement(Group):
-    metric: str = Field("default", min_length=1, description="Matching function; 'default' picks per tag.")
+    metric: Literal["default"] = Field(
+        "default", description="Matching function: 'default', the metric Agreement V2 gives each tag."
+    )
     methodology: Literal["pairwise", "consensus"] = "pairwise"
     assign_additional_on_low_agreement: bool = Field(False, description="The low agreement strategy.")
     threshold: float = Field(0.8, ge=0, le=1, description="Agreement a task needs to be complete.")
