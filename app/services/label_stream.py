@@ -450,17 +450,29 @@ UNWORKED_TASK = select(Task).where(Task.id == TASK, _unworked(Task.id))
 async def _pick(
     session: AsyncSession, query: Any, settings: ProjectSettings, params: dict[str, Any], *, moving: bool
 ) -> Task | None:
-    """Lock the first candidate nobody else holds and reserve it if it still has room under the lock."""
-    claim = _claim_statement(settings.effective_skip_queue(), settings.quality.evaluation.enabled, moving)
+    """Lock the first candidate nobody else holds and reserve it if it still has room under the lock.
+
+    A claim that moves the user's reservation row also finds nothing when that row went since it
+    was read (a submit in another tab releases it): then the task is claimed with a new row."""
+    skip_queue, evaluation = settings.effective_skip_queue(), settings.quality.evaluation.enabled
     refused: list[int] = []
     for _ in range(PICK_ATTEMPTS):
         task: Task | None = await session.scalar(query, {**params, "refused": refused})
         if task is None:
             return None
-        if await session.scalar(claim, {**params, "task": task.id, "overlap": task.overlap}):
+        claim = {**params, "task": task.id, "overlap": task.overlap}
+        claimed = await session.scalar(_claim_statement(skip_queue, evaluation, moving), claim)
+        if not claimed and moving and not await session.scalar(HELD, params):
+            moving = False
+            claimed = await session.scalar(_claim_statement(skip_queue, evaluation, moving), claim)
+        if claimed:
             return task
         refused.append(task.id)
     return None
+
+
+# Whether the user's reservation row, read at the start of the call, is still there.
+HELD = select(exists().where(TaskReservation.id == bindparam("reservation_id")))
 
 
 @cache

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.db.base import utcnow
 from app.db.engine import make_engine, make_sessionmaker
-from app.db.models import Annotation
+from app.db.models import Annotation, TaskReservation
 from app.domain.roles import Role
 from app.domain.task_import import TaskItem
 from app.services import annotations, imports, label_stream, members
@@ -78,3 +78,45 @@ async def test_eight_annotators_hundred_tasks_overlap_two(database_url, session)
     assert len(per_task) == 100
     assert all(v == (2, 2) for v in per_task.values())
     assert all(len(users) == 2 for users in served.values())
+
+
+@pytest.mark.skipif(os.environ.get("QUORUM_TEST_DB") == "sqlite", reason="SQLite serialises the whole call")
+async def test_next_reserves_a_task_when_the_annotators_reservation_went_meanwhile(
+    database_url, session, monkeypatch
+):
+    """The caller's reservation row is read first and moved by the claim. A submit in another tab
+    may delete it in between: the stream must still reserve a task, not answer "no more tasks"."""
+    owner, _ = await make_actor(session, Role.OWNER)
+    project = await make_project(session, owner)
+    await imports.import_tasks(
+        session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(3)]
+    )
+    actor, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
+    await members.add_member(session, owner, project.id, actor.user_id)
+    await session.commit()
+    engine = make_engine(database_url)
+    maker = make_sessionmaker(engine)
+    async with maker() as s:
+        first = (await label_stream.next_task(s, actor, project.id, utcnow())).task
+        await s.commit()
+
+    read_caller = label_stream._caller
+
+    async def caller_then_other_tab_submits(*args):
+        caller = await read_caller(*args)
+        async with maker() as other:
+            await annotations.create_annotation(other, actor, first.id, {"result": CHOICE})
+            await other.commit()
+        return caller
+
+    monkeypatch.setattr(label_stream, "_caller", caller_then_other_tab_submits)
+    async with maker() as s:
+        served = await label_stream.next_task(s, actor, project.id, utcnow())
+        await s.commit()
+    await engine.dispose()
+    assert served.task is not None
+    assert served.task.id != first.id
+    held = await session.scalars(
+        select(TaskReservation.task_id).where(TaskReservation.user_id == actor.user_id)
+    )
+    assert list(held) == [served.task.id]
