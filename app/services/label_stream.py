@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, distinct, exists, func, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -455,16 +456,17 @@ async def _pick(
     A claim that moves the user's reservation row also finds nothing when that row went since it
     was read (a submit in another tab releases it): then the task is claimed with a new row."""
     skip_queue, evaluation = settings.effective_skip_queue(), settings.quality.evaluation.enabled
+    dialect = session.get_bind().dialect.name
     refused: list[int] = []
     for _ in range(PICK_ATTEMPTS):
         task: Task | None = await session.scalar(query, {**params, "refused": refused})
         if task is None:
             return None
         claim = {**params, "task": task.id, "overlap": task.overlap}
-        claimed = await session.scalar(_claim_statement(skip_queue, evaluation, moving), claim)
+        claimed = await session.scalar(_claim_statement(skip_queue, evaluation, moving, dialect), claim)
         if not claimed and moving and not await session.scalar(HELD, params):
             moving = False
-            claimed = await session.scalar(_claim_statement(skip_queue, evaluation, moving), claim)
+            claimed = await session.scalar(_claim_statement(skip_queue, evaluation, moving, dialect), claim)
         if claimed:
             return task
         refused.append(task.id)
@@ -505,16 +507,27 @@ MOVE = (
 )
 
 
+# INSERT ... ON CONFLICT, which both databases have, each through its own dialect's construct
+UPSERT: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 @cache
-def _claim_statement(skip_queue: SkipQueue, evaluation: bool, moving: bool) -> Any:
+def _claim_statement(skip_queue: SkipQueue, evaluation: bool, moving: bool, dialect: str) -> Any:
     """Reserve TASK for USER if it has room, counted in this statement (a fresh snapshot, taken under
-    the task's lock, as `room_left`'s): returns the reservation's id, none when there was no room."""
+    the task's lock, as `room_left`'s): returns the reservation's id, none when there was no room.
+
+    A new row renews the user's reservation of TASK when they hold one already: another tab of
+    theirs, asking at the same time, reserved it after this call read that they held none."""
     free = room(TASK, OVERLAP, skip_queue, evaluation=evaluation)
     if moving:
         return MOVE.where(free).returning(RESERVATIONS.c.id)
     columns = ("task_id", "project_id", "user_id", "expires_at", "created_at")
     values = select(TASK, PROJECT, USER, EXPIRES, NOW).where(free)
-    return RESERVATIONS.insert().from_select(columns, values).returning(RESERVATIONS.c.id)
+    insert = UPSERT[dialect](RESERVATIONS).from_select(columns, values)
+    renew = insert.on_conflict_do_update(
+        index_elements=["task_id", "user_id"], set_={"expires_at": insert.excluded.expires_at}
+    )
+    return renew.returning(RESERVATIONS.c.id)
 
 
 @cache

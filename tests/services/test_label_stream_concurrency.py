@@ -120,3 +120,41 @@ async def test_next_reserves_a_task_when_the_annotators_reservation_went_meanwhi
         select(TaskReservation.task_id).where(TaskReservation.user_id == actor.user_id)
     )
     assert list(held) == [served.task.id]
+
+
+@pytest.mark.skipif(os.environ.get("QUORUM_TEST_DB") == "sqlite", reason="SQLite serialises the whole call")
+async def test_two_tabs_asking_at_once_share_the_one_reservation(database_url, session, monkeypatch):
+    """Two tabs of one annotator without a reservation ask for a task at once. The one that reserves
+    second finds the task the first reserved and gets that same reservation, not a database error."""
+    owner, _ = await make_actor(session, Role.OWNER)
+    project = await make_project(session, owner)
+    await imports.import_tasks(
+        session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(3)]
+    )
+    actor, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
+    await members.add_member(session, owner, project.id, actor.user_id)
+    await session.commit()
+    engine = make_engine(database_url)
+    maker = make_sessionmaker(engine)
+    read_caller = label_stream._caller
+    first = []
+
+    async def caller_then_other_tab_asks(*args):
+        caller = await read_caller(*args)
+        monkeypatch.setattr(label_stream, "_caller", read_caller)
+        async with maker() as other:
+            first.append((await label_stream.next_task(other, actor, project.id, utcnow())).task)
+            await other.commit()
+        return caller
+
+    monkeypatch.setattr(label_stream, "_caller", caller_then_other_tab_asks)
+    async with maker() as s:
+        served = await label_stream.next_task(s, actor, project.id, utcnow())
+        await s.commit()
+    await engine.dispose()
+    assert served.task is not None
+    assert served.task.id == first[0].id
+    held = await session.scalars(
+        select(TaskReservation.task_id).where(TaskReservation.user_id == actor.user_id)
+    )
+    assert list(held) == [served.task.id]
