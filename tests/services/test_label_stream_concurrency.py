@@ -20,12 +20,17 @@ CHOICE = [
 ]
 
 
-async def run_crowd(database_url, session, annotators, tasks, overlap):
+async def project_with_tasks(session, tasks, **settings):
     owner, _ = await make_actor(session, Role.OWNER)
-    project = await make_project(session, owner, maximum_annotations=overlap)
+    project = await make_project(session, owner, **settings)
     await imports.import_tasks(
         session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(tasks)]
     )
+    return owner, project
+
+
+async def run_crowd(database_url, session, annotators, tasks, overlap):
+    owner, project = await project_with_tasks(session, tasks, maximum_annotations=overlap)
     crowd = []
     for _ in range(annotators):
         actor, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
@@ -80,81 +85,79 @@ async def test_eight_annotators_hundred_tasks_overlap_two(database_url, session)
     assert all(len(users) == 2 for users in served.values())
 
 
+async def one_annotator(session):
+    """A project of three tasks with one annotator, committed."""
+    owner, project = await project_with_tasks(session, 3)
+    actor, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
+    await members.add_member(session, owner, project.id, actor.user_id)
+    await session.commit()
+    return project, actor
+
+
+async def held_tasks(session, actor):
+    rows = await session.scalars(
+        select(TaskReservation.task_id).where(TaskReservation.user_id == actor.user_id)
+    )
+    return list(rows)
+
+
+async def next_with_other_tab_between(monkeypatch, maker, actor, project_id, other_tab):
+    """`next_task`, with `other_tab(session)` run and committed by the same annotator between the
+    call's first query (its project, membership and reservation) and its pick."""
+    read_caller = label_stream._caller
+
+    async def caller_then_other_tab(*args):
+        caller = await read_caller(*args)
+        monkeypatch.setattr(label_stream, "_caller", read_caller)
+        async with maker() as other:
+            await other_tab(other)
+            await other.commit()
+        return caller
+
+    monkeypatch.setattr(label_stream, "_caller", caller_then_other_tab)
+    async with maker() as s:
+        served = await label_stream.next_task(s, actor, project_id, utcnow())
+        await s.commit()
+    return served
+
+
 @pytest.mark.skipif(os.environ.get("QUORUM_TEST_DB") == "sqlite", reason="SQLite serialises the whole call")
 async def test_next_reserves_a_task_when_the_annotators_reservation_went_meanwhile(
     database_url, session, monkeypatch
 ):
     """The caller's reservation row is read first and moved by the claim. A submit in another tab
     may delete it in between: the stream must still reserve a task, not answer "no more tasks"."""
-    owner, _ = await make_actor(session, Role.OWNER)
-    project = await make_project(session, owner)
-    await imports.import_tasks(
-        session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(3)]
-    )
-    actor, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
-    await members.add_member(session, owner, project.id, actor.user_id)
-    await session.commit()
+    project, actor = await one_annotator(session)
     engine = make_engine(database_url)
     maker = make_sessionmaker(engine)
     async with maker() as s:
         first = (await label_stream.next_task(s, actor, project.id, utcnow())).task
         await s.commit()
 
-    read_caller = label_stream._caller
+    async def submit_first(other):
+        await annotations.create_annotation(other, actor, first.id, {"result": CHOICE})
 
-    async def caller_then_other_tab_submits(*args):
-        caller = await read_caller(*args)
-        async with maker() as other:
-            await annotations.create_annotation(other, actor, first.id, {"result": CHOICE})
-            await other.commit()
-        return caller
-
-    monkeypatch.setattr(label_stream, "_caller", caller_then_other_tab_submits)
-    async with maker() as s:
-        served = await label_stream.next_task(s, actor, project.id, utcnow())
-        await s.commit()
+    served = await next_with_other_tab_between(monkeypatch, maker, actor, project.id, submit_first)
     await engine.dispose()
     assert served.task is not None
     assert served.task.id != first.id
-    held = await session.scalars(
-        select(TaskReservation.task_id).where(TaskReservation.user_id == actor.user_id)
-    )
-    assert list(held) == [served.task.id]
+    assert await held_tasks(session, actor) == [served.task.id]
 
 
 @pytest.mark.skipif(os.environ.get("QUORUM_TEST_DB") == "sqlite", reason="SQLite serialises the whole call")
 async def test_two_tabs_asking_at_once_share_the_one_reservation(database_url, session, monkeypatch):
     """Two tabs of one annotator without a reservation ask for a task at once. The one that reserves
     second finds the task the first reserved and gets that same reservation, not a database error."""
-    owner, _ = await make_actor(session, Role.OWNER)
-    project = await make_project(session, owner)
-    await imports.import_tasks(
-        session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(3)]
-    )
-    actor, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
-    await members.add_member(session, owner, project.id, actor.user_id)
-    await session.commit()
+    project, actor = await one_annotator(session)
     engine = make_engine(database_url)
     maker = make_sessionmaker(engine)
-    read_caller = label_stream._caller
     first = []
 
-    async def caller_then_other_tab_asks(*args):
-        caller = await read_caller(*args)
-        monkeypatch.setattr(label_stream, "_caller", read_caller)
-        async with maker() as other:
-            first.append((await label_stream.next_task(other, actor, project.id, utcnow())).task)
-            await other.commit()
-        return caller
+    async def ask(other):
+        first.append((await label_stream.next_task(other, actor, project.id, utcnow())).task)
 
-    monkeypatch.setattr(label_stream, "_caller", caller_then_other_tab_asks)
-    async with maker() as s:
-        served = await label_stream.next_task(s, actor, project.id, utcnow())
-        await s.commit()
+    served = await next_with_other_tab_between(monkeypatch, maker, actor, project.id, ask)
     await engine.dispose()
     assert served.task is not None
     assert served.task.id == first[0].id
-    held = await session.scalars(
-        select(TaskReservation.task_id).where(TaskReservation.user_id == actor.user_id)
-    )
-    assert list(held) == [served.task.id]
+    assert await held_tasks(session, actor) == [served.task.id]
