@@ -428,15 +428,13 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
         return await _next_assigned(session, form, params, drafted)
     ttl = timedelta(minutes=settings.annotation.reservation_minutes)
     params["expires_at"] = now + ttl
-    if own is not None:
-        params["reservation_id"] = own.id
     if own is not None and own.expires_at > now:
         resumed = await session.scalar(UNWORKED_TASK, {**params, "task": own.task_id})
         if resumed is not None:
-            await session.execute(MOVE, {**params, "task": resumed.id})
+            await session.execute(MOVE, {**params, "task": resumed.id, "reservation_id": own.id})
             return Served(resumed, "reservation", drafted)
     for query, reason in _queues(form, bool(drafted)):
-        picked = await _pick(session, query, settings, params, moving=own is not None)
+        picked = await _pick(session, query, settings, params)
         if picked is not None:
             return Served(picked, reason, drafted)
     return Served(None, "There are no more tasks for you in this project.")
@@ -449,32 +447,21 @@ UNWORKED_TASK = select(Task).where(Task.id == TASK, _unworked(Task.id))
 
 
 async def _pick(
-    session: AsyncSession, query: Any, settings: ProjectSettings, params: dict[str, Any], *, moving: bool
+    session: AsyncSession, query: Any, settings: ProjectSettings, params: dict[str, Any]
 ) -> Task | None:
-    """Lock the first candidate nobody else holds and reserve it if it still has room under the lock.
-
-    A claim that moves the user's reservation row also finds nothing when that row went since it
-    was read (a submit in another tab releases it): then the task is claimed with a new row."""
-    skip_queue, evaluation = settings.effective_skip_queue(), settings.quality.evaluation.enabled
-    dialect = session.get_bind().dialect.name
+    """Lock the first candidate nobody else holds and reserve it if it still has room under the lock."""
+    claim = _claim_statement(
+        settings.effective_skip_queue(), settings.quality.evaluation.enabled, session.get_bind().dialect.name
+    )
     refused: list[int] = []
     for _ in range(PICK_ATTEMPTS):
         task: Task | None = await session.scalar(query, {**params, "refused": refused})
         if task is None:
             return None
-        claim = {**params, "task": task.id, "overlap": task.overlap}
-        claimed = await session.scalar(_claim_statement(skip_queue, evaluation, moving, dialect), claim)
-        if not claimed and moving and not await session.scalar(HELD, params):
-            moving = False
-            claimed = await session.scalar(_claim_statement(skip_queue, evaluation, moving, dialect), claim)
-        if claimed:
+        if await session.scalar(claim, {**params, "task": task.id, "overlap": task.overlap}):
             return task
         refused.append(task.id)
     return None
-
-
-# Whether the user's reservation row, read at the start of the call, is still there.
-HELD = select(exists().where(TaskReservation.id == bindparam("reservation_id")))
 
 
 @cache
@@ -498,7 +485,7 @@ async def room_left(
 
 
 # Reservations are written through the table, not the ORM's unit of work, whose flush costs several
-# times the statement. One per annotator per project: taking a task moves the user's reservation row.
+# times the statement. One row per annotator per project (a unique index): taking a task moves it.
 RESERVATIONS = cast(Table, TaskReservation.__table__)
 MOVE = (
     RESERVATIONS.update()
@@ -512,22 +499,22 @@ UPSERT: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.inse
 
 
 @cache
-def _claim_statement(skip_queue: SkipQueue, evaluation: bool, moving: bool, dialect: str) -> Any:
+def _claim_statement(skip_queue: SkipQueue, evaluation: bool, dialect: str) -> Any:
     """Reserve TASK for USER if it has room, counted in this statement (a fresh snapshot, taken under
     the task's lock, as `room_left`'s): returns the reservation's id, none when there was no room.
 
-    A new row renews the user's reservation of TASK when they hold one already: another tab of
-    theirs, asking at the same time, reserved it after this call read that they held none."""
-    free = room(TASK, OVERLAP, skip_queue, evaluation=evaluation)
-    if moving:
-        return MOVE.where(free).returning(RESERVATIONS.c.id)
+    The user's reservation row in the project is moved to TASK, or made when there is none: an
+    upsert, so it holds whatever another request of theirs did to that row meanwhile (a submit
+    in another tab released it; another tab reserved a task at the same time)."""
     columns = ("task_id", "project_id", "user_id", "expires_at", "created_at")
-    values = select(TASK, PROJECT, USER, EXPIRES, NOW).where(free)
-    insert = UPSERT[dialect](RESERVATIONS).from_select(columns, values)
-    renew = insert.on_conflict_do_update(
-        index_elements=["task_id", "user_id"], set_={"expires_at": insert.excluded.expires_at}
+    values = select(TASK, PROJECT, USER, EXPIRES, NOW).where(
+        room(TASK, OVERLAP, skip_queue, evaluation=evaluation)
     )
-    return renew.returning(RESERVATIONS.c.id)
+    insert = UPSERT[dialect](RESERVATIONS).from_select(columns, values)
+    moved = {"task_id": insert.excluded.task_id, "expires_at": insert.excluded.expires_at}
+    return insert.on_conflict_do_update(index_elements=["project_id", "user_id"], set_=moved).returning(
+        RESERVATIONS.c.id
+    )
 
 
 @cache

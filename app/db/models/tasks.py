@@ -65,7 +65,8 @@ class TaskReservation(Base):
     __tablename__ = "task_reservations"
     __table_args__ = (
         UniqueConstraint("task_id", "user_id"),
-        Index("ix_task_reservations_project_id_user_id_expires_at", "project_id", "user_id", "expires_at"),
+        # one reservation per annotator per project: the stream's claim upserts on it
+        Index("ix_task_reservations_project_id_user_id", "project_id", "user_id", unique=True),
         Index("ix_task_reservations_task_id_expires_at", "task_id", "expires_at"),
     )
 
