@@ -123,3 +123,18 @@ json_values = st.recursive(
 )
 def test_json_writer_round_trips_any_tasks(tasks):
     assert json.loads(run("JSON", tasks)) == tasks
+
+
+@given(st.sampled_from(["CSV", "TSV"]), st.lists(st.tuples(st.text(), st.text(), st.text()), max_size=5))
+def test_table_cells_read_back_as_written(kind, texts):
+    tasks = [
+        {
+            "id": i,
+            "data": {"text": text, "extra": extra},
+            "annotations": [{"id": i, "completed_by": annotator, "result": [], "was_cancelled": False}],
+        }
+        for i, (text, extra, annotator) in enumerate(texts)
+    ]
+    delimiter = "," if kind == "CSV" else "\t"
+    rows = list(csv.DictReader(io.StringIO(run(kind, tasks).decode(), newline=""), delimiter=delimiter))
+    assert [(r["text"], r["extra"], r["annotator"]) for r in rows] == texts
