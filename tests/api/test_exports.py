@@ -79,6 +79,28 @@ async def test_json_min_and_csv_have_one_row_per_submitted_annotation(team):
     assert tsv.splitlines()[0].split("\t")[0] == "annotation_id"
 
 
+TRICKY_TEXTS = ["two\nlines", 'a "quoted", comma', "carriage\rreturn", "tab\there", "naïve ☃", ""]
+
+
+async def test_text_with_line_breaks_quotes_and_delimiters_comes_out_as_it_went_in(team):
+    """The database sends a batch as one text of a line per task, and the tables quote only the cells
+    that need it: neither may change a task's text."""
+    pid = (await project_with_tasks(team, 0))[0]
+    body = [{"data": {"review_text": t}, "annotations": [{"result": CHOICE}]} for t in TRICKY_TEXTS]
+    await team.client.post(f"/api/projects/{pid}/import", json=body, headers=team.headers())
+
+    async def export(kind):
+        url = f"/api/projects/{pid}/export?exportType={kind}"
+        return await team.client.get(url, headers=team.headers())
+
+    assert [t["data"]["review_text"] for t in (await export("JSON")).json()] == TRICKY_TEXTS
+    for kind, delimiter in (("CSV", ","), ("TSV", "\t")):
+        text = (await export(kind)).content.decode()
+        rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+        assert [r["review_text"] for r in rows] == TRICKY_TEXTS
+        assert {r["sentiment"] for r in rows} == {"Positive"}
+
+
 @pytest.mark.parametrize("only_ground_truth", [False, True])
 async def test_json_min_rows_are_those_of_the_full_json_export(team, only_ground_truth):
     """JSON_MIN and the tables are built from a slimmer task than JSON's: it must carry every field
