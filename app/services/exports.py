@@ -12,7 +12,19 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, Float, String, TypeDecorator, bindparam, func, literal_column, select, text
+from sqlalchemy import (
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
@@ -345,48 +357,69 @@ PREDICTION_FIELDS = (
 )
 
 
-def _json_list(alias: str, fields: Sequence[tuple[str, Any]], rows: str) -> _Sql:
-    """A JSON list of objects, one per row of `rows` (SQL from `FROM`), in id order."""
-    objects = f"SELECT string_agg({_json_object(alias, fields)}, ',' ORDER BY {alias}.id) {rows}"
-    return _Sql(f"'[' || coalesce(({objects}), '') || ']'")
+def _json_lists(table: str, alias: str, fields: Sequence[tuple[str, Any]], condition: str = "") -> Any:
+    """Per task of a batch (ids in `(after, end]`), the JSON objects of its rows of `table`, in id
+    order and joined by commas. One range scan serves the batch: a lookup per task cost PostgreSQL
+    about a microsecond more per task."""
+    objects = f"string_agg({_json_object(alias, fields)}, ',' ORDER BY {alias}.id)"
+    rows = f"{alias}.task_id > :after AND {alias}.task_id <= :end {condition}"
+    query = f"SELECT {alias}.task_id, {objects} AS objects FROM {table} {alias} WHERE {rows}"
+    return (
+        text(f"{query} GROUP BY {alias}.task_id")
+        .columns(task_id=Integer, objects=Text)
+        .subquery(f"{table}_json")
+    )
+
+
+def _listed(lists: Any) -> _Sql:
+    return _Sql(f"'[' || coalesce({lists.name}.objects, '') || ']'")
 
 
 @cache
 def _task_json(only_ground_truth: bool, rows_only: bool = False) -> Any:
-    """A task in the JSON export shape, as JSON text PostgreSQL builds; `rows_only`: just what
-    formats of one row per annotation read, which spares a lookup of predictions per task."""
-    ground_truth = "AND a.ground_truth" if only_ground_truth else ""
-    annotations = _json_list(
+    """The tasks of a batch (ids in `(after, end]`), each with its JSON text in the export's shape,
+    as PostgreSQL builds it; `rows_only`: just what formats of one row per annotation read, which
+    spares reading predictions."""
+    annotations = _json_lists(
+        "annotations",
         "a",
         ROW_FIELDS if rows_only else ANNOTATION_FIELDS,
-        f"FROM annotations a WHERE a.task_id = tasks.id {ground_truth}",
+        "AND a.ground_truth" if only_ground_truth else "",
     )
+    tasks = Task.__table__.outerjoin(annotations, annotations.c.task_id == Task.id)
     fields: list[tuple[str, Any]] = [("id", Task.id), ("data", Task.data)]
     if rows_only:
-        return literal_column(_json_object("tasks", [*fields, ("annotations", annotations)])).label("encoded")
-    predictions = _json_list("p", PREDICTION_FIELDS, "FROM predictions p WHERE p.task_id = tasks.id")
-    fields += [
-        ("meta", Task.meta),
-        ("annotations", annotations),
-        ("predictions", predictions),
-        ("drafts", []),
-        ("project", Task.project_id),
-        ("inner_id", Task.inner_id),
-        ("created_at", Task.created_at),
-        ("updated_at", Task.updated_at),
-        ("updated_by", Task.updated_by_id),
-        ("is_labeled", Task.is_labeled),
-        ("overlap", Task.overlap),
-        ("total_annotations", Task.total_annotations),
-        ("cancelled_annotations", Task.cancelled_annotations),
-        ("total_predictions", Task.total_predictions),
-        ("comment_count", 0),
-        ("unresolved_comment_count", 0),
-        ("last_comment_updated_at", None),
-        ("comment_authors", []),
-        ("file_upload", None),
-    ]
-    return literal_column(_json_object("tasks", fields)).label("encoded")
+        fields.append(("annotations", _listed(annotations)))
+    else:
+        predictions = _json_lists("predictions", "p", PREDICTION_FIELDS)
+        tasks = tasks.outerjoin(predictions, predictions.c.task_id == Task.id)
+        fields += [
+            ("meta", Task.meta),
+            ("annotations", _listed(annotations)),
+            ("predictions", _listed(predictions)),
+            ("drafts", []),
+            ("project", Task.project_id),
+            ("inner_id", Task.inner_id),
+            ("created_at", Task.created_at),
+            ("updated_at", Task.updated_at),
+            ("updated_by", Task.updated_by_id),
+            ("is_labeled", Task.is_labeled),
+            ("overlap", Task.overlap),
+            ("total_annotations", Task.total_annotations),
+            ("cancelled_annotations", Task.cancelled_annotations),
+            ("total_predictions", Task.total_predictions),
+            ("comment_count", 0),
+            ("unresolved_comment_count", 0),
+            ("last_comment_updated_at", None),
+            ("comment_authors", []),
+            ("file_upload", None),
+        ]
+    encoded = literal_column(_json_object("tasks", fields), Text).label("encoded")
+    return (
+        select(Task.id, encoded)
+        .select_from(tasks)
+        .where(Task.id > bindparam("after"), Task.id <= bindparam("end"))
+    )
 
 
 # Connections that build batches at once, all reading the export's one snapshot: PostgreSQL builds
@@ -444,11 +477,7 @@ async def _encoded_by_database(
     rows trickling in as the database builds them wake the server a few dozen times a batch, which
     cost it more than the tasks' text.
     """
-    tasks = (
-        select(Task.id, _task_json(request.only_ground_truth, rows_only))
-        .where(*task_conditions(request), Task.id > bindparam("after"), Task.id <= bindparam("end"))
-        .subquery()
-    )
+    tasks = _task_json(request.only_ground_truth, rows_only).where(*task_conditions(request)).subquery()
     built = select(func.string_agg(tasks.c.encoded, aggregate_order_by(literal_column("E'\\n'"), tasks.c.id)))
     snapshot = await session.scalar(text("SELECT pg_export_snapshot()"))
     ranges = iter(await _id_ranges(session, request))
