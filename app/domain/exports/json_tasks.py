@@ -59,21 +59,23 @@ def completed(task: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def min_rows(task: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Label Studio's JSON_MIN: task data at the top level, one key per control, annotation facts."""
+    data = task.get("data", {})
     for annotation in completed(task):
-        row: dict[str, Any] = dict(task.get("data", {}))
-        row["id"] = task["id"]
-        row.update(min_values(annotation.get("result", [])))
         completed_by = annotation.get("completed_by")
-        row["annotator"] = (
-            completed_by.get("email", completed_by.get("id"))
-            if isinstance(completed_by, dict)
-            else completed_by
-        )
-        row["annotation_id"] = annotation.get("id")
-        row["created_at"] = annotation.get("created_at")
-        row["updated_at"] = annotation.get("updated_at")
-        row["lead_time"] = annotation.get("lead_time")
-        yield row
+        yield {
+            **data,
+            "id": task["id"],
+            **min_values(annotation.get("result", [])),
+            "annotator": (
+                completed_by.get("email", completed_by.get("id"))
+                if isinstance(completed_by, dict)
+                else completed_by
+            ),
+            "annotation_id": annotation.get("id"),
+            "created_at": annotation.get("created_at"),
+            "updated_at": annotation.get("updated_at"),
+            "lead_time": annotation.get("lead_time"),
+        }
 
 
 def min_values(result: list[dict[str, Any]]) -> dict[str, Any]:
