@@ -58,13 +58,13 @@ class Written:
 
 
 def check_items(config: LabelConfig, items: Iterable[TaskItem], first_row: int = 1) -> None:
-    """Validate tasks and their inline results, naming the row (and field) of the first error."""
+    """Validate tasks and their inline results, naming the row (and field) of the first error;
+    predictions' results are left in full form (`full_predictions`)."""
     for row, item in enumerate(items, start=first_row):
         try:
             validate_task_data(config, item.data)
             check_inline(item)
-            for entry in item.predictions:
-                entry["result"] = normalize_prediction_result(config, entry.get("result", []))
+            full_predictions(config, item)
             for i, entry in enumerate(item.annotations):
                 result = entry.get("result") or []
                 if not isinstance(result, list):
@@ -73,6 +73,13 @@ def check_items(config: LabelConfig, items: Iterable[TaskItem], first_row: int =
                     validate_result(config, result)
         except Invalid as exc:
             raise Invalid(f"task {row}: {exc.message}", field=exc.field) from None
+
+
+def full_predictions(config: LabelConfig, item: TaskItem) -> None:
+    """An item's predictions with results in full form: a bare label or value object, which Label
+    Studio accepts, becomes a list of results."""
+    for entry in item.predictions:
+        entry["result"] = normalize_prediction_result(config, entry.get("result", []))
 
 
 async def _lock_project(session: AsyncSession, project_id: int) -> Project:

@@ -37,6 +37,8 @@ async def run_import(ctx: dict[str, Any], import_id: int) -> str:
             items = iter_items(stream, name, key)
             await asyncio.to_thread(_take, items, done)
             while chunk := await asyncio.to_thread(_take, items, CHUNK):
+                for item in chunk:  # read again from the file: as checked, not as written there
+                    imports.full_predictions(config, item)
                 async with job_unit(ctx) as session:
                     await imports.write_import_chunk(session, import_id, chunk, done)
                 done += len(chunk)

@@ -93,3 +93,22 @@ async def test_unknown_import_is_404(team):
     assert (
         await team.client.get(f"/api/projects/{pid}/imports/999", headers=team.headers())
     ).status_code == 404
+
+
+async def test_a_job_stores_predictions_given_as_a_bare_label_as_full_results(team):
+    """The job reads its file twice, to check and then to write: the write must store what the
+    check made of each prediction, as a small import does."""
+    pid = await project_id(team)
+    tasks = [{"data": row, "predictions": [{"result": "Positive", "score": 0.5}]} for row in big_tasks(2000)]
+    response = await team.client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        content=orjson.dumps(tasks),
+        headers={**team.headers(), "Content-Type": "application/json"},
+    )
+    job = await poll(team, pid, response.json()["import"])
+    assert job["status"] == "completed", job
+    task = (await team.client.get(f"/api/tasks/{job['task_ids'][-1]}", headers=team.headers())).json()
+    result = task["predictions"][0]["result"]
+    assert isinstance(result, list), result
+    [result] = result
+    assert (result["from_name"], result["value"]) == ("sentiment", {"choices": ["Positive"]})
