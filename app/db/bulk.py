@@ -1,11 +1,31 @@
-"""Bulk writes: PostgreSQL's COPY, SQLite's executemany; ids drawn up front so callers know them."""
+"""Bulk work: PostgreSQL's COPY, SQLite's executemany, ids drawn up front so callers know them, and
+lists of ids of any length in one parameter."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, insert, text
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
+    Boolean,
+    Dialect,
+    String,
+    Table,
+    TypeDecorator,
+    bindparam,
+    insert,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql._typing import _ColumnExpressionArgument
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 
 async def allocate_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
@@ -57,3 +77,45 @@ def _json_encoded(row: tuple[Any, ...], json_columns: list[int]) -> list[Any]:
     for i in json_columns:
         values[i] = orjson.dumps(values[i]).decode()
     return values
+
+
+class _Ids(TypeDecorator[list[int]]):
+    """A list of ids as one parameter: an array on PostgreSQL, JSON text on SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(ARRAY(BigInteger()) if dialect.name == "postgresql" else String())
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
+        return value if dialect.name == "postgresql" else orjson.dumps(value).decode()
+
+
+class among(ColumnElement[bool]):
+    """`column IN (values)` with the values sent as one parameter however many there are: a
+    parameter per value stops at 32,767 (asyncpg) or 32,766 (SQLite). PostgreSQL takes an array
+    (and, knowing its length, plans for it); SQLite a JSON list it reads with json_each."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012 (declared so by SQLAlchemy)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: _ColumnExpressionArgument[Any], values: Iterable[int]) -> None:
+        self.column: ColumnElement[Any] = coercions.expect(roles.ExpressionElementRole, column)
+        self.values = bindparam(None, list(values), type_=_Ids(), unique=True)
+
+
+@compiles(among, "postgresql")
+def _among_postgresql(element: among, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"({column} = ANY({values}))"
+
+
+@compiles(among, "sqlite")
+def _among_sqlite(element: among, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"({column} IN (SELECT value FROM json_each({values})))"

@@ -3,6 +3,7 @@
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.bulk import among
 from app.db.models import ProjectMember, Task, TaskAssignment
 from app.domain.errors import Invalid
 from app.domain.roles import Actor
@@ -40,7 +41,7 @@ async def assign(
             select(TaskAssignment.task_id, TaskAssignment.user_id).where(
                 TaskAssignment.project_id == project.id,
                 TaskAssignment.kind == _kind(kind),
-                TaskAssignment.task_id.in_(task_ids),
+                among(TaskAssignment.task_id, task_ids),
             )
         )
     )

@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
+from app.db.bulk import among
 from app.db.models import Prediction, Project, Task
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import normalize_prediction_result
@@ -72,20 +73,20 @@ async def import_predictions(session: AsyncSession, actor: Actor, project_id: in
         )
     task_ids = {r["task_id"] for r in rows}
     found = set(
-        await session.scalars(select(Task.id).where(Task.project_id == project.id, Task.id.in_(task_ids)))
+        await session.scalars(select(Task.id).where(Task.project_id == project.id, among(Task.id, task_ids)))
     )
     missing = sorted(task_ids - found)
     if missing:
         raise Invalid(f"tasks not in this project: {missing[:20]}", field="task")
     if rows:
         await session.execute(insert(Prediction), rows)
-        counts = await session.execute(
-            select(Prediction.task_id, func.count(Prediction.id))
-            .where(Prediction.task_id.in_(task_ids))
-            .group_by(Prediction.task_id)
+        counted = select(func.count(Prediction.id)).where(Prediction.task_id == Task.id).scalar_subquery()
+        await session.execute(
+            update(Task)
+            .where(among(Task.id, task_ids))
+            .values(total_predictions=counted)
+            .execution_options(synchronize_session=False)
         )
-        for task_id, count in counts:
-            await session.execute(update(Task).where(Task.id == task_id).values(total_predictions=count))
     return len(rows)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import case, delete, distinct, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
+from app.db.bulk import among
 from app.db.models import (
     Annotation,
     ExportSnapshot,
@@ -217,7 +218,7 @@ async def refresh_overlap(session: AsyncSession, project: Project) -> None:
         await session.execute(
             update(Task)
             .where(Task.project_id == project.id)
-            .values(overlap=case((Task.inner_id.in_(cohort), per_task), else_=1) + Task.extra_overlap)
+            .values(overlap=case((among(Task.inner_id, cohort), per_task), else_=1) + Task.extra_overlap)
         )
     counted = counted_annotations(settings.effective_skip_queue())
     done = (

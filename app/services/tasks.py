@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db.base import utcnow
+from app.db.bulk import among
 from app.db.models import TASK_BUCKET, Annotation, Draft, Project, ProjectTotals, Task, TaskBucket
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_task_data
@@ -135,9 +136,9 @@ def filtered_tasks(project_id: int, query: TaskQuery, *, only_annotated: bool = 
         conditions = [_sql_filter(f) for f in query.filters]
         stmt = stmt.where(and_(*conditions) if query.conjunction == "and" else or_(*conditions))
     if query.selected_all and query.selected_ids:
-        stmt = stmt.where(Task.id.not_in(query.selected_ids))
+        stmt = stmt.where(~among(Task.id, query.selected_ids))
     elif not query.selected_all:
-        stmt = stmt.where(Task.id.in_(query.selected_ids))
+        stmt = stmt.where(among(Task.id, query.selected_ids))
     if only_annotated:
         stmt = stmt.where(Task.total_annotations + Task.cancelled_annotations > 0)
     return stmt
