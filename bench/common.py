@@ -147,13 +147,16 @@ def server(database_url: str, workers: int = 1) -> Iterator[Server]:
         }
         env.pop("QUORUM_REDIS_URL", None)
         quorum = str(Path(sys.executable).parent / "quorum")
-        process = subprocess.Popen(
-            [quorum, "start", "--port", str(port), "--workers", str(workers)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # the server's log goes to a file: a pipe nobody reads fills, and the next line it logs blocks
+        log = Path(data_dir) / "server.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [quorum, "start", "--port", str(port), "--workers", str(workers)],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+            )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
@@ -163,9 +166,7 @@ def server(database_url: str, workers: int = 1) -> Iterator[Server]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"server did not start: {process.stderr.read().decode() if process.stderr else ''}"
-                )
+                raise RuntimeError(f"server did not start: {log.read_text()}")
             time.sleep(0.2)
         try:
             yield Server(url, token, process, database_url)
