@@ -31,6 +31,7 @@ from app.domain.task_import import TaskItem, annotator_ref, check_inline, downlo
 from app.domain.task_state import is_labeled, random_key
 from app.services import agreement, outbound
 from app.services.jobs import enqueue
+from app.services.predictions import PREDICTION_COLUMNS
 from app.services.projects import config_of, get_managed_project, get_project, refresh_overlap, settings_of
 from app.services.statistics import note_bulk_write
 
@@ -43,9 +44,6 @@ TASK_COLUMNS = (
 ANNOTATION_COLUMNS = (
     "task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth", "lead_time",
     "prediction", "last_action", "bulk_created", "created_at", "updated_at",
-)  # fmt: skip
-PREDICTION_COLUMNS = (
-    "task_id", "project_id", "result", "score", "model_version", "mislabeling", "created_at", "updated_at",
 )  # fmt: skip
 
 

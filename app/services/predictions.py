@@ -3,17 +3,22 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.bulk import among
+from app.db.bulk import among, copy_rows
 from app.db.models import Prediction, Project, Task
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import normalize_prediction_result
 from app.domain.roles import Actor
 from app.services.projects import config_of, get_managed_project, visible_projects
+from app.services.statistics import note_bulk_write
 from app.services.tasks import get_task
+
+PREDICTION_COLUMNS = (
+    "task_id", "project_id", "result", "score", "model_version", "mislabeling", "created_at", "updated_at",
+)  # fmt: skip
 
 
 def _score(payload: Mapping[str, Any], where: str = "score") -> float | None:
@@ -54,6 +59,7 @@ async def import_predictions(session: AsyncSession, actor: Actor, project_id: in
     if not isinstance(items, list):
         raise Invalid("expected a list of predictions", field="predictions")
     config = config_of(project)
+    now = utcnow()
     rows = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("task"), int):
@@ -62,16 +68,9 @@ async def import_predictions(session: AsyncSession, actor: Actor, project_id: in
             result = normalize_prediction_result(config, item.get("result", []))
         except Invalid as exc:
             raise Invalid(f"prediction {i + 1}: {exc.message}", field=exc.field) from None
-        rows.append(
-            {
-                "task_id": item["task"],
-                "project_id": project.id,
-                "result": result,
-                "score": _score(item, f"prediction {i + 1}: score"),
-                "model_version": _model_version(item),
-            }
-        )
-    task_ids = {r["task_id"] for r in rows}
+        score = _score(item, f"prediction {i + 1}: score")
+        rows.append((item["task"], project.id, result, score, _model_version(item), 0.0, now, now))
+    task_ids = {r[0] for r in rows}
     found = set(
         await session.scalars(select(Task.id).where(Task.project_id == project.id, among(Task.id, task_ids)))
     )
@@ -79,7 +78,8 @@ async def import_predictions(session: AsyncSession, actor: Actor, project_id: in
     if missing:
         raise Invalid(f"tasks not in this project: {missing[:20]}", field="task")
     if rows:
-        await session.execute(insert(Prediction), rows)
+        await copy_rows(session, Prediction.__table__, PREDICTION_COLUMNS, rows)  # type: ignore[arg-type]
+        await note_bulk_write(session, {"predictions": len(rows)})
         counted = select(func.count(Prediction.id)).where(Prediction.task_id == Task.id).scalar_subquery()
         await session.execute(
             update(Task)
