@@ -38,7 +38,9 @@ async def test_predictions_for_more_tasks_than_a_statement_takes_parameters(sess
     body = [{"task": task_id, "result": "Positive", "score": 0.5} for task_id in ids]
     assert await predictions.import_predictions(session, owner, project.id, body) == MANY
     assert await session.scalar(select(func.count()).where(Prediction.project_id == project.id)) == MANY
-    assert set(await session.scalars(select(Task.total_predictions).where(Task.project_id == project.id))) == {1}
+    assert set(
+        await session.scalars(select(Task.total_predictions).where(Task.project_id == project.id))
+    ) == {1}
 
 
 async def test_assigning_more_tasks_than_a_statement_takes_parameters(session):
