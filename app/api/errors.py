@@ -6,7 +6,7 @@ from asyncpg import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from starlette.exceptions import HTTPException
 
 from app.db.engine import REGEX_SECONDS
@@ -90,7 +90,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(QuorumError, quorum_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(DBAPIError, driver_error)
+    app.add_exception_handler(StatementError, driver_error)  # DBAPIError too; and what binding raised
     app.add_exception_handler(PostgresError, driver_error)
     app.add_exception_handler(OverflowError, driver_error)
     app.add_exception_handler(Exception, unexpected_error)

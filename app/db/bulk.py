@@ -89,7 +89,12 @@ class _Ids(TypeDecorator[list[int]]):
         return dialect.type_descriptor(ARRAY(BigInteger()) if dialect.name == "postgresql" else String())
 
     def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
-        return value if dialect.name == "postgresql" else orjson.dumps(value).decode()
+        if dialect.name == "postgresql":
+            return value
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError as exc:  # an integer past 64 bits, as asyncpg reports one for an array
+            raise OverflowError(str(exc)) from exc
 
 
 class among(ColumnElement[bool]):

@@ -1,5 +1,7 @@
 """Version, health, auth and the cross-cutting rules every path follows."""
 
+from urllib.parse import quote
+
 import pytest
 
 from app.domain.roles import Role
@@ -101,6 +103,18 @@ async def test_a_number_past_the_databases_range_anywhere_in_the_request_is_a_40
         ("GET", f"/api/predictions?project={big}", None),
         ("POST", f"/api/projects/{pid}/members", {"user": big}),
         ("POST", f"/api/projects/{pid}/tasks/assignees", {"users": [big], "type": "AN"}),
+        # a Data Manager selection, sent to the database as one list whatever its length
+        (
+            "GET",
+            f"/api/tasks?project={pid}&query="
+            + quote(f'{{"selectedItems": {{"all": true, "excluded": [{big}]}}}}'),
+            None,
+        ),
+        (
+            "POST",
+            f"/api/projects/{pid}/tasks/assignees",
+            {"users": [], "selectedItems": {"all": False, "included": [big]}, "type": "AN"},
+        ),
     )
     for method, path, body in requests:
         response = await team.client.request(method, path, json=body, headers=team.headers())
