@@ -335,25 +335,20 @@ class _Caller:
 
     project: Project
     member: ProjectMember | None
-    own: TaskReservation | None  # their latest reservation in the project, live or not
+    own: TaskReservation | None  # their reservation in the project (one at most), live or not
     has_drafts: bool
 
 
 @cache
 def _caller_statement(manages: bool) -> Any:
     member = aliased(ProjectMember)  # apart from the one `visible_to` correlates
-    latest = (
-        select(TaskReservation.id)
-        .where(TaskReservation.project_id == PROJECT, TaskReservation.user_id == USER)
-        .order_by(TaskReservation.id.desc())
-        .limit(ONE)
-        .scalar_subquery()
-    )
     drafts = exists().where(Draft.project_id == PROJECT, Draft.user_id == USER)
     return (
         select(Project, member, TaskReservation, drafts)
         .outerjoin(member, and_(member.project_id == Project.id, member.user_id == USER))
-        .outerjoin(TaskReservation, TaskReservation.id == latest)
+        .outerjoin(
+            TaskReservation, and_(TaskReservation.project_id == Project.id, TaskReservation.user_id == USER)
+        )
         .where(Project.id == PROJECT, visible_to(ORGANIZATION, USER, manages=manages))
     )
 
