@@ -1,6 +1,11 @@
 """The label stream under load over HTTP: C annotators loop next -> submit; prints one JSON object.
 
 python -m bench.label_stream --tasks 100000 --annotators 50 [--mode saturation|paced|both] [--seconds 30]
+    [--warmup 3]
+
+Each run measures a steady state: for its first `--warmup` seconds the crowd already works, but no
+latency, submission or CPU second is counted. Those seconds hold each server worker's first
+requests (statements compiled, pool connections opened), which no running server pays again.
 """
 
 import argparse
@@ -58,21 +63,26 @@ async def tokens_of(database_url: str, user_ids: list[int]) -> list[str]:
 
 
 async def annotator(
-    http: LeanClient, project: int, until: float, pause: float, stats: dict[str, Any]
+    http: LeanClient, project: int, window: tuple[float, float], pause: float, stats: dict[str, Any]
 ) -> None:
+    """Next -> submit until the window's end; what starts before the window is not counted."""
+    counted_from, until = window
     try:
         await asyncio.sleep(random.uniform(0, pause))  # paced annotators start spread out, not at once
-        while time.monotonic() < until:
-            started = time.perf_counter()
+        while (started := time.perf_counter()) < until:
+            counted = started >= counted_from
             response = await http.get(f"/api/projects/{project}/next")
-            stats["next"].append(time.perf_counter() - started)
+            if counted:
+                stats["next"].append(time.perf_counter() - started)
             if response.status_code == 404:
                 return
             task_id = response.json()["id"]
             started = time.perf_counter()
             submitted = await http.post(f"/api/tasks/{task_id}/annotations", json={"result": RESULT})
-            stats["submit"].append(time.perf_counter() - started)
-            stats["statuses"][submitted.status_code] = stats["statuses"].get(submitted.status_code, 0) + 1
+            if counted:
+                stats["submit"].append(time.perf_counter() - started)
+                statuses = stats["statuses"]
+                statuses[submitted.status_code] = statuses.get(submitted.status_code, 0) + 1
             if pause:
                 await asyncio.sleep(pause * random.uniform(0.5, 1.5))
     finally:
@@ -107,32 +117,35 @@ async def violations(database_url: str, project: int) -> dict[str, int]:
 
 
 def run_mode(
-    quorum: Server, tokens: list[str], project: int, mode: str, seconds: float, rate: float
+    quorum: Server, tokens: list[str], project: int, mode: str, seconds: float, rate: float, warmup: float
 ) -> dict[str, Any]:
     """One timed run: saturation (no pause) or paced (the whole crowd offers `rate` cycles/s)."""
     pause = len(tokens) / rate if mode == "paced" else 0.0
     stats: dict[str, Any] = {"next": [], "submit": [], "statuses": {}}
-    timing: dict[str, float] = {}
+    cpu_before: dict[str, float] = {}
 
-    async def crowd() -> None:
+    async def crowd() -> float:
         # clients are built before the clock starts: building one blocks the loop for tens of ms on
         # a slow CPU, which would hold back annotators whose start time has come and send them at once
         clients = [LeanClient(quorum.url, token) for token in tokens]
         # nor should this process's garbage collector pause the crowd in the middle of a request
         gc.collect()
         gc.freeze()
-        timing["until"] = time.monotonic() + seconds
-        timing["started"] = time.perf_counter()
-        await asyncio.gather(*(annotator(http, project, timing["until"], pause, stats) for http in clients))
+        counted_from = time.perf_counter() + warmup
+        window = (counted_from, counted_from + seconds)
+        work = asyncio.gather(*(annotator(http, project, window, pause, stats) for http in clients))
+        await asyncio.sleep(warmup)
+        cpu_before.update(cpu_seconds(quorum.process.pid))
+        await work
+        return time.perf_counter() - counted_from
 
-    cpu_before = cpu_seconds(quorum.process.pid)
-    asyncio.run(crowd())
-    elapsed = time.perf_counter() - timing["started"]
+    elapsed = asyncio.run(crowd())
     cpu = {name: used - cpu_before[name] for name, used in cpu_seconds(quorum.process.pid).items()}
     submissions = stats["statuses"].get(201, 0)
     return {
         "mode": mode,
         "offered_cycles_per_s": rate if mode == "paced" else None,
+        "warmup_seconds": warmup,
         "seconds": round(elapsed, 1),
         "submissions": submissions,
         "submissions_per_s": round(submissions / elapsed, 1),
@@ -153,12 +166,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes")
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--rate", type=float, default=100, help="cycles/s the crowd offers when paced")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of each run not counted")
     args = parser.parse_args()
     modes = ["saturation", "paced"] if args.mode == "both" else [args.mode]
     with fresh_database(args.db) as url, server(url, workers=args.workers) as quorum:
         project, user_ids = setup(quorum.url, quorum.token, args.tasks, args.annotators)
         tokens = asyncio.run(tokens_of(url, user_ids))
-        runs = [run_mode(quorum, tokens, project, mode, args.seconds, args.rate) for mode in modes]
+        runs = [
+            run_mode(quorum, tokens, project, mode, args.seconds, args.rate, args.warmup) for mode in modes
+        ]
         checked = asyncio.run(violations(url, project))
     print(
         json.dumps(

@@ -22,7 +22,9 @@ def bench(*args: str) -> dict:
 
 
 def test_label_stream_benchmark_runs_and_finds_no_violations():
-    figures = bench("bench.label_stream", "--tasks", "60", "--annotators", "4", "--seconds", "2")
+    figures = bench(
+        "bench.label_stream", "--tasks", "400", "--annotators", "4", "--seconds", "2", "--warmup", "0.5"
+    )
     assert [run["mode"] for run in figures["runs"]] == ["saturation", "paced"]
     assert figures["runs"][0]["submissions"] > 0
     assert (figures["overlap_violations"], figures["duplicate_user_task_pairs"]) == (0, 0)
