@@ -190,8 +190,14 @@ async def list_annotations(session: AsyncSession, actor: Actor, task_id: int) ->
 
 
 async def update_annotation(
-    session: AsyncSession, actor: Actor, annotation_id: int, payload: Mapping[str, Any]
+    session: AsyncSession,
+    actor: Actor,
+    annotation_id: int,
+    payload: Mapping[str, Any],
+    now: datetime | None = None,
 ) -> Annotation:
+    """Change an annotation; `now` (the stream's clock) stamps it and any completion it causes."""
+    now = now or utcnow()
     annotation = await get_annotation(session, actor, annotation_id)
     task = await get_task(session, actor, annotation.task_id, for_update=True)
     project = await session.get_one(Project, task.project_id)
@@ -207,22 +213,24 @@ async def update_annotation(
             await _clear_ground_truth(session, task.id)
         annotation.ground_truth = bool(payload["ground_truth"])
     annotation.updated_by_id = actor.user_id
-    annotation.updated_at = utcnow()
+    annotation.updated_at = now
     annotation.last_action = "updated"
     await session.flush()
-    await refresh_task_state(session, task, settings_of(project).effective_skip_queue())
+    await refresh_task_state(session, task, settings_of(project).effective_skip_queue(), now)
     truth_changed = was_truth or annotation.ground_truth
     await _refresh_evaluation(session, project, annotation, truth_changed=truth_changed)
     await session.flush()
     return annotation
 
 
-async def delete_annotation(session: AsyncSession, actor: Actor, annotation_id: int) -> None:
+async def delete_annotation(
+    session: AsyncSession, actor: Actor, annotation_id: int, now: datetime | None = None
+) -> None:
     annotation = await get_annotation(session, actor, annotation_id)
     task = await get_task(session, actor, annotation.task_id, for_update=True)
     project = await session.get_one(Project, task.project_id)
     await session.execute(delete(Annotation).where(Annotation.id == annotation.id))
-    await refresh_task_state(session, task, settings_of(project).effective_skip_queue())
+    await refresh_task_state(session, task, settings_of(project).effective_skip_queue(), now)
     await _refresh_evaluation(session, project, annotation, truth_changed=annotation.ground_truth)
     await session.flush()
 

@@ -1,6 +1,6 @@
 """The label stream over the API, one test per rule, named after the spec's wording."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -455,6 +455,22 @@ async def test_a_task_labeled_by_a_submit_is_completed_on_the_streams_clock(team
     task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
     assert task["is_labeled"]
     assert task["completed_at"] == annotation["created_at"]
+
+
+async def test_a_skip_edited_into_a_submission_completes_the_task_on_the_streams_clock(team):
+    """An edit stamps the annotation, and the completion it causes, with the same clock as a submit."""
+    pid, ids = await stream_project(team, n=1)
+    skipped = (await skip(team, (await next_(team, pid)).json()["id"])).json()
+    set_clock(team, timedelta(days=3))
+    edit = {"was_cancelled": False, "result": CHOICE}
+    response = await team.client.patch(
+        f"/api/annotations/{skipped['id']}", json=edit, headers=team.headers(AN)
+    )
+    edited = response.json()
+    task = (await team.client.get(f"/api/tasks/{ids[0]}", headers=team.headers())).json()
+    assert task["is_labeled"]
+    assert task["completed_at"] == edited["updated_at"]
+    assert datetime.fromisoformat(edited["updated_at"]) > utcnow() + timedelta(days=2)
 
 
 async def test_a_task_with_the_annotators_draft_is_resumed_before_the_queue(team):

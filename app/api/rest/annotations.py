@@ -40,13 +40,13 @@ async def get_annotation(session: Session, actor: CurrentActor, annotation_id: I
 @router.patch("/api/annotations/{annotation_id}")
 @router.put("/api/annotations/{annotation_id}")
 async def update_annotation(
-    session: Session, actor: CurrentActor, annotation_id: Id, body: JsonObject
+    session: Session, actor: CurrentActor, now: Now, annotation_id: Id, body: JsonObject
 ) -> Response:
-    annotation = await annotations.update_annotation(session, actor, annotation_id, body)
+    annotation = await annotations.update_annotation(session, actor, annotation_id, body, now)
     return json_response(annotation_shape(annotation))
 
 
 @router.delete("/api/annotations/{annotation_id}")
-async def delete_annotation(session: Session, actor: CurrentActor, annotation_id: Id) -> Response:
-    await annotations.delete_annotation(session, actor, annotation_id)
+async def delete_annotation(session: Session, actor: CurrentActor, now: Now, annotation_id: Id) -> Response:
+    await annotations.delete_annotation(session, actor, annotation_id, now)
     return no_content()
