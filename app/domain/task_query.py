@@ -1,27 +1,30 @@
 """Label Studio's Data Manager `query` (filters, ordering, selected items), parsed and checked."""
 
+import contextlib
+import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 
 from app.domain.errors import Invalid
 
-COLUMNS = frozenset(
-    {
-        "id",
-        "inner_id",
-        "completed_at",
-        "created_at",
-        "updated_at",
-        "total_annotations",
-        "cancelled_annotations",
-        "total_predictions",
-        "is_labeled",
-        "overlap",
-    }
-)
+Kind = Literal["integer", "boolean", "datetime"]
+KINDS: dict[str, Kind] = {
+    "id": "integer",
+    "inner_id": "integer",
+    "completed_at": "datetime",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "total_annotations": "integer",
+    "cancelled_annotations": "integer",
+    "total_predictions": "integer",
+    "is_labeled": "boolean",
+    "overlap": "integer",
+}
+COLUMNS = frozenset(KINDS)
 OPERATORS = frozenset(
     {
         "equal",
@@ -41,13 +44,19 @@ OPERATORS = frozenset(
     }
 )
 TEXT_OPERATORS = frozenset({"contains", "not_contains", "regex"})  # every other column is not text
+BIGINT = 2**63
 
 
 @dataclass(frozen=True)
 class Filter:
+    """One condition, its value already of the column's type: an int, a bool or an aware datetime
+    for a task column; for a data field, text, or floats when every value given is a number (the
+    field is then compared as a number)."""
+
     column: str  # a task column, or "data.<key>"
     operator: str
     value: Any
+    numeric: bool = False
 
     @property
     def data_key(self) -> str | None:
@@ -118,8 +127,105 @@ def _filters(raw: Any) -> tuple[str, tuple[Filter, ...]]:
             raise Invalid(f"{where}: '{operator}' applies to data fields only, not '{column}'", field="query")
         if operator == "regex":
             _check_pattern(item.get("value"), f"{where}.value")
-        out.append(Filter(column, operator, item.get("value")))
+        out.append(_filter(column, operator, item.get("value"), f"{where}.value"))
     return conjunction, tuple(out)
+
+
+def _filter(column: str, operator: str, value: Any, where: str) -> Filter:
+    """The filter with its value checked and converted for the column: what the database cannot
+    compare is refused here, naming the item, rather than failed there."""
+    if operator == "empty":
+        return Filter(column, operator, truthy(value))
+    if operator in ("contains", "not_contains", "regex"):
+        return Filter(column, operator, _text(value, where))
+    if KINDS.get(column) == "boolean" and operator not in ("equal", "not_equal", "in_list", "not_in_list"):
+        raise Invalid(
+            f"{where}: '{operator}' does not apply to {column}, which is true or false", field="query"
+        )
+    if operator in ("in", "not_in"):
+        if not isinstance(value, dict) or "min" not in value or "max" not in value:
+            raise Invalid(f"{where} must be an object {{min, max}} for '{operator}'", field="query")
+        numeric = _numeric(column, [value["min"], value["max"]])
+        low, high = (_scalar(column, value[k], f"{where}.{k}", numeric) for k in ("min", "max"))
+        return Filter(column, operator, (low, high), numeric)
+    if operator in ("in_list", "not_in_list"):
+        if not isinstance(value, list):
+            raise Invalid(f"{where} must be a list for '{operator}'", field="query")
+        numeric = _numeric(column, value)
+        items = tuple(_scalar(column, v, f"{where}[{i}]", numeric) for i, v in enumerate(value))
+        return Filter(column, operator, items, numeric)
+    if value is None:  # equal / not_equal null: the column is (not) empty
+        if operator not in ("equal", "not_equal"):
+            raise Invalid(f"{where}: '{operator}' needs a value, not null", field="query")
+        return Filter(column, operator, None)
+    numeric = _numeric(column, [value])
+    return Filter(column, operator, _scalar(column, value, where, numeric), numeric)
+
+
+def _numeric(column: str, values: list[Any]) -> bool:
+    """Whether a data field is compared as a number: when every value given is one."""
+    return column.startswith("data.") and all(_is_number(v) for v in values)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalar(column: str, value: Any, where: str, numeric: bool) -> Any:
+    if column.startswith("data."):
+        return float(value) if numeric else _text(value, where)
+    kind = KINDS[column]
+    if kind == "integer":
+        return _integer(value, where)
+    if kind == "boolean":
+        if value in (True, False, "true", "True", "1", "false", "False", "0"):  # 1 and 0 equal True, False
+            return truthy(value)
+        raise Invalid(f"{where}: {_shown(value)} is not true or false", field="query")
+    return _datetime(value, where)
+
+
+def _integer(value: Any, where: str) -> int:
+    """A whole number, also as 3.0 or "3"; within 64 bits, as every integer column is."""
+    number = value
+    if isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a number: refused below
+            number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise Invalid(f"{where}: {_shown(value)} is not a whole number", field="query")
+    if not -BIGINT <= number < BIGINT:
+        raise Invalid(f"{where}: {_shown(value)} is out of range", field="query")
+    return number
+
+
+def _datetime(value: Any, where: str) -> datetime:
+    """An ISO date and time; one without a zone is UTC."""
+    if not isinstance(value, str):
+        raise Invalid(f"{where}: {_shown(value)} is not a date and time", field="query")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{where}: {_shown(value)} is not a date and time", field="query") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _text(value: Any, where: str) -> str:
+    """A data field's value as the text the database holds: numbers and booleans as JSON writes
+    them; nothing (null) as empty text."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    raise Invalid(f"{where} must be text or a number, not {type(value).__name__}", field="query")
+
+
+def _shown(value: Any) -> str:
+    """A value in an error message, cut short."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_pattern(value: Any, where: str) -> None:

@@ -2,7 +2,7 @@
 
 import operator
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
@@ -25,12 +25,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db.base import utcnow
 from app.db.bulk import among
+from app.db.json_number import json_number
 from app.db.models import TASK_BUCKET, Annotation, Draft, Project, ProjectTotals, Task, TaskBucket
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_task_data
 from app.domain.pagination import Page, check_in_range
 from app.domain.roles import Actor
-from app.domain.task_query import Filter, Scope, TaskQuery, counted_scope, truthy
+from app.domain.task_query import Filter, Scope, TaskQuery, counted_scope
 from app.domain.task_state import SkipQueue
 from app.services.projects import (
     config_of,
@@ -92,40 +93,27 @@ COMPARE = {
     "less_or_equal": operator.le,
     "greater_or_equal": operator.ge,
 }
-DATETIMES = frozenset({"completed_at", "created_at", "updated_at"})
-
-
-def _coerce(f: Filter, value: Any) -> Any:
-    """Datetime filters arrive as ISO strings; compare them as UTC datetimes."""
-    if f.column not in DATETIMES or value is None or isinstance(value, datetime):
-        return value
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(f"filter {f.column}: '{value}' is not a date and time", field="query") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _sql_filter(f: Filter) -> Any:
-    """One Data Manager filter as a SQL condition."""
-    column: Any = Task.data[f.data_key].as_string() if f.data_key else getattr(Task, f.column)
+    """One Data Manager filter as a SQL condition (its value is already of the column's type)."""
+    key = f.data_key
+    column: Any = getattr(Task, f.column) if key is None else Task.data[key].as_string()
+    if key is not None and f.numeric:
+        column = json_number(Task.data, key)
     value = f.value
     if f.operator == "empty":
-        return column.is_(None) if truthy(value) else column.is_not(None)
+        return column.is_(None) if value else column.is_not(None)
     if f.operator in COMPARE:
-        return COMPARE[f.operator](column, _coerce(f, value))
+        return COMPARE[f.operator](column, value)
     if f.operator in ("in", "not_in"):
-        if not isinstance(value, dict) or "min" not in value or "max" not in value:
-            raise Invalid(f"filter {f.column} {f.operator} needs a value {{min, max}}", field="query")
-        inside = column.between(_coerce(f, value["min"]), _coerce(f, value["max"]))
+        inside = column.between(*value)
         return inside if f.operator == "in" else ~inside
     if f.operator in ("in_list", "not_in_list"):
-        if not isinstance(value, list):
-            raise Invalid(f"filter {f.column} {f.operator} needs a list value", field="query")
         return column.in_(value) if f.operator == "in_list" else column.not_in(value)
     if f.operator == "regex":
         return column.regexp_match(value)
-    contains = column.contains(str(value), autoescape=True)
+    contains = column.contains(value, autoescape=True)
     return contains if f.operator == "contains" else ~contains
 
 
