@@ -191,12 +191,13 @@ def _overlap_inputs(settings: ProjectSettings) -> tuple[object, ...]:
     return (quality.annotations_per_task, quality.coverage_percent, settings.effective_skip_queue())
 
 
-def counted_annotations(skip_queue: SkipQueue) -> list[Any]:
+def counted_annotations(skip_queue: SkipQueue, columns: Any = Annotation) -> list[Any]:
     """Which annotations count toward a task's overlap: submits, and skips under "ignore skipped";
-    never ground truth (`is_labeled`'s rule, for statements)."""
-    conditions = [Annotation.ground_truth.is_(False)]
+    never ground truth (`is_labeled`'s rule, for statements). `columns`: the entity, or its
+    table's columns for a statement that must not go through the ORM."""
+    conditions = [columns.ground_truth.is_(False)]
     if skip_queue is not SkipQueue.IGNORE:
-        conditions.append(Annotation.was_cancelled.is_(False))
+        conditions.append(columns.was_cancelled.is_(False))
     return conditions
 
 
