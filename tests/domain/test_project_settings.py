@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from app.domain.errors import Invalid
 from app.domain.project_settings import LS_FIELDS, ProjectSettings, apply_ls_fields, to_ls_fields
+from app.domain.project_settings.ls_fields import NESTED
 from app.domain.task_state import SkipQueue
 
 DEFAULTS = ProjectSettings()
@@ -166,3 +167,27 @@ settings_payloads = st.fixed_dictionaries(
 def test_ls_fields_round_trip(payload):
     settings = apply_ls_fields(DEFAULTS, payload)
     assert apply_ls_fields(DEFAULTS, to_ls_fields(settings)) == settings
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+nested_fields = st.sampled_from(sorted(NESTED)).flatmap(
+    lambda name: st.tuples(st.just(name), st.sampled_from(sorted(NESTED[name])))
+)
+
+
+@given(st.sampled_from(sorted(LS_FIELDS)) | nested_fields, json_values)
+def test_any_value_of_any_field_is_taken_or_refused_naming_the_field(field, value):
+    """A value of any JSON kind for any field (or any field of review_settings and
+    assignment_settings) makes settings or an error that names the field; nothing else."""
+    name = field if isinstance(field, str) else field[0]
+    payload = {name: value} if isinstance(field, str) else {name: {field[1]: value}}
+    refused = None
+    try:
+        apply_ls_fields(DEFAULTS, payload)
+    except Invalid as error:
+        refused = error
+    assert refused is None or name in f"{refused.field} {refused.message}"

@@ -21,7 +21,7 @@ def _table(pairs: dict[str, str]) -> tuple[Callable[[Any], Any], Callable[[Any],
     back = {v: k for k, v in pairs.items()}
 
     def to_ours(value: Any) -> Any:
-        if value not in pairs:
+        if not isinstance(value, str) or value not in pairs:
             raise Invalid(f"must be one of {', '.join(map(repr, pairs))}")
         return pairs[value]
 
