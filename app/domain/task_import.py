@@ -181,7 +181,8 @@ def _text(stream: IO[bytes]) -> Iterator[str]:
     except UnicodeDecodeError:
         raise Invalid("the file is not UTF-8 text", field="file") from None
     finally:
-        text.detach()  # leave the caller's stream open
+        if not stream.closed:  # rows left unread are dropped when the request has closed the file
+            text.detach()  # leave the caller's stream open
 
 
 def _delimited(stream: IO[bytes], delimiter: str) -> Iterator[TaskItem]:
