@@ -3,9 +3,9 @@
 import secrets
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, distinct, exists, func, or_, select, update
+from sqlalchemy import Table, case, delete, distinct, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -191,10 +191,11 @@ def _overlap_inputs(settings: ProjectSettings) -> tuple[object, ...]:
     return (quality.annotations_per_task, quality.coverage_percent, settings.effective_skip_queue())
 
 
-def counted_annotations(skip_queue: SkipQueue, columns: Any = Annotation) -> list[Any]:
+def counted_annotations(skip_queue: SkipQueue) -> list[Any]:
     """Which annotations count toward a task's overlap: submits, and skips under "ignore skipped";
-    never ground truth (`is_labeled`'s rule, for statements). `columns`: the entity, or its
-    table's columns for a statement that must not go through the ORM."""
+    never ground truth (`is_labeled`'s rule, for statements). On the table's columns, which serve
+    ORM statements as well, and keep a Core statement out of the ORM's execution path."""
+    columns = cast(Table, Annotation.__table__).c
     conditions = [columns.ground_truth.is_(False)]
     if skip_queue is not SkipQueue.IGNORE:
         conditions.append(columns.was_cancelled.is_(False))

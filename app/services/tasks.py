@@ -397,7 +397,7 @@ def _task_state_statement(skip_queue: SkipQueue) -> Any:
             func.count(ANNOTATIONS.id).filter(cancelled.is_(False)).label("submitted"),
             func.count(ANNOTATIONS.id).filter(cancelled.is_(True)).label("cancelled"),
             func.count(distinct(ANNOTATIONS.completed_by_id))
-            .filter(*counted_annotations(skip_queue, ANNOTATIONS))
+            .filter(*counted_annotations(skip_queue))
             .label("done"),
         )
         .where(ANNOTATIONS.task_id == task_id)
