@@ -11,7 +11,8 @@ import orjson
 
 from app.domain.errors import Invalid
 
-Kind = Literal["integer", "boolean", "datetime"]
+# what a filter compares: a task column's type; a data field's numbers, true/false, or its text
+Kind = Literal["integer", "boolean", "datetime", "number", "text"]
 KINDS: dict[str, Kind] = {
     "id": "integer",
     "inner_id": "integer",
@@ -44,19 +45,21 @@ OPERATORS = frozenset(
     }
 )
 TEXT_OPERATORS = frozenset({"contains", "not_contains", "regex"})  # every other column is not text
+COMPARISONS = frozenset({"equal", "not_equal", "less", "greater", "less_or_equal", "greater_or_equal"})
+EQUALITIES = frozenset({"equal", "not_equal", "in_list", "not_in_list"})  # all that true/false takes
 BIGINT = 2**63
 
 
 @dataclass(frozen=True)
 class Filter:
-    """One condition, its value already of the column's type: an int, a bool or an aware datetime
-    for a task column; for a data field, text, or floats when every value given is a number (the
-    field is then compared as a number)."""
+    """One condition, its value already of the kind it compares: an int, a bool or an aware
+    datetime for a task column; for a data field, floats or bools when every value given is a
+    number or true/false (the field's numbers or true/false are compared), text otherwise."""
 
     column: str  # a task column, or "data.<key>"
     operator: str
     value: Any
-    numeric: bool = False
+    kind: Kind = "text"
 
     @property
     def data_key(self) -> str | None:
@@ -136,52 +139,55 @@ def _filter(column: str, operator: str, value: Any, where: str) -> Filter:
     compare is refused here, naming the item, rather than failed there."""
     if operator == "empty":
         return Filter(column, operator, truthy(value))
-    if operator in ("contains", "not_contains", "regex"):
+    if operator in TEXT_OPERATORS:
         return Filter(column, operator, _text(value, where))
-    if KINDS.get(column) == "boolean" and operator not in ("equal", "not_equal", "in_list", "not_in_list"):
-        raise Invalid(
-            f"{where}: '{operator}' does not apply to {column}, which is true or false", field="query"
-        )
     if operator in ("in", "not_in"):
         if not isinstance(value, dict) or "min" not in value or "max" not in value:
             raise Invalid(f"{where} must be an object {{min, max}} for '{operator}'", field="query")
-        numeric = _numeric(column, [value["min"], value["max"]])
-        low, high = (_scalar(column, value[k], f"{where}.{k}", numeric) for k in ("min", "max"))
-        return Filter(column, operator, (low, high), numeric)
-    if operator in ("in_list", "not_in_list"):
+        given = {f"{where}.{k}": value[k] for k in ("min", "max")}
+    elif operator in ("in_list", "not_in_list"):
         if not isinstance(value, list):
             raise Invalid(f"{where} must be a list for '{operator}'", field="query")
-        numeric = _numeric(column, value)
-        items = tuple(_scalar(column, v, f"{where}[{i}]", numeric) for i, v in enumerate(value))
-        return Filter(column, operator, items, numeric)
-    if value is None:  # equal / not_equal null: the column is (not) empty
+        given = {f"{where}[{i}]": v for i, v in enumerate(value)}
+    elif value is None:  # equal / not_equal null: the column is (not) empty
         if operator not in ("equal", "not_equal"):
             raise Invalid(f"{where}: '{operator}' needs a value, not null", field="query")
         return Filter(column, operator, None)
-    numeric = _numeric(column, [value])
-    return Filter(column, operator, _scalar(column, value, where, numeric), numeric)
+    else:
+        given = {where: value}
+    kind = KINDS.get(column) or _data_kind(list(given.values()))
+    if kind == "boolean" and operator not in EQUALITIES:
+        raise Invalid(f"{where}: '{operator}' does not apply to true or false", field="query")
+    values = tuple(_scalar(kind, v, at) for at, v in given.items())
+    return Filter(column, operator, values if operator not in COMPARISONS else values[0], kind)
 
 
-def _numeric(column: str, values: list[Any]) -> bool:
-    """Whether a data field is compared as a number: when every value given is one."""
-    return column.startswith("data.") and all(_is_number(v) for v in values)
+def _data_kind(values: list[Any]) -> Kind:
+    """What a data field is compared as: its numbers, or its true/false, when every value given is
+    one; otherwise its text."""
+    if all(_is_number(v) for v in values):
+        return "number"
+    if all(isinstance(v, bool) for v in values):
+        return "boolean"
+    return "text"
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _scalar(column: str, value: Any, where: str, numeric: bool) -> Any:
-    if column.startswith("data."):
-        return float(value) if numeric else _text(value, where)
-    kind = KINDS[column]
+def _scalar(kind: Kind, value: Any, where: str) -> Any:
     if kind == "integer":
         return _integer(value, where)
     if kind == "boolean":
         if value in (True, False, "true", "True", "1", "false", "False", "0"):  # 1 and 0 equal True, False
             return truthy(value)
         raise Invalid(f"{where}: {_shown(value)} is not true or false", field="query")
-    return _datetime(value, where)
+    if kind == "datetime":
+        return _datetime(value, where)
+    if kind == "number":
+        return float(value)
+    return _text(value, where)
 
 
 def _integer(value: Any, where: str) -> int:

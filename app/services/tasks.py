@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db.base import utcnow
 from app.db.bulk import among
-from app.db.json_number import json_number
+from app.db.json_value import json_value
 from app.db.models import TASK_BUCKET, Annotation, Draft, Project, ProjectTotals, Task, TaskBucket
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import validate_task_data
@@ -99,8 +99,8 @@ def _sql_filter(f: Filter) -> Any:
     """One Data Manager filter as a SQL condition (its value is already of the column's type)."""
     key = f.data_key
     column: Any = getattr(Task, f.column) if key is None else Task.data[key].as_string()
-    if key is not None and f.numeric:
-        column = json_number(Task.data, key)
+    if key is not None and f.kind in ("number", "boolean"):
+        column = json_value(Task.data, key, f.kind)
     value = f.value
     if f.operator == "empty":
         return column.is_(None) if value else column.is_not(None)

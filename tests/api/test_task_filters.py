@@ -47,9 +47,9 @@ async def listed(team, pid, query):
 
 async def test_every_filter_runs_or_is_a_400_naming_its_value(team):
     """Every operator and kind of value the Data Manager or a script may send, on a column of each
-    kind (whole number, true/false, date and time, data field of text and of numbers)."""
+    kind (whole number, true/false, date and time, data field of text, numbers and true/false)."""
     pid, _ = await project_with_data(team)
-    columns = ["inner_id", "is_labeled", "created_at", "data.review_text", "data.score"]
+    columns = ["inner_id", "is_labeled", "created_at", "data.review_text", "data.score", "data.flag"]
     assert {KINDS[c] for c in columns if c in KINDS} == set(KINDS.values())
     refused = 0
     for column, operator, value in itertools.product(columns, sorted(OPERATORS), VALUES):
@@ -63,7 +63,8 @@ async def test_every_filter_runs_or_is_a_400_naming_its_value(team):
 
 async def test_numbers_in_data_fields_compare_as_numbers(team):
     """A number given for a data field compares with the numbers stored there (text, lists and
-    missing values are never equal, less or greater); text compares as text."""
+    missing values are never equal, less or greater), true/false with the true/false stored there;
+    text compares as text."""
     pid, ids = await project_with_data(team)
 
     async def found(column, operator, value):
@@ -84,6 +85,9 @@ async def test_numbers_in_data_fields_compare_as_numbers(team):
     assert await found("data.review_text", "contains", 5) == [1, 2, 5]
     assert await found("data.review_text", "contains", "%") == [2]
     assert await found("data.review_text", "in_list", ["t0", 5]) == [0, 1]
+    assert await found("data.flag", "equal", True) == [2]
+    assert await found("data.flag", "in_list", [False]) == []
+    assert await found("data.score", "equal", True) == []  # a number is not true
 
 
 async def test_task_columns_take_their_values_as_the_data_manager_sends_them(team):
@@ -112,6 +116,7 @@ async def test_task_columns_take_their_values_as_the_data_manager_sends_them(tea
         ("updated_at", "in", {"min": "2026-01-01", "max": 3}, "items[0].value.max: 3 is not a date"),
         ("overlap", "in", [1, 2], "must be an object {min, max}"),
         ("data.score", "equal", {"a": 1}, "must be text or a number, not dict"),
+        ("data.flag", "greater", True, "'greater' does not apply to true or false"),
     ]:
         response = await listed(team, pid, one_filter(column, operator, value))
         assert response.status_code == 400, (column, operator, value)
