@@ -68,8 +68,8 @@ def _csrf_ok(request: Request) -> bool:
     return bool(expected and sent and secrets.compare_digest(expected, sent))
 
 
-async def _user(principal: Principal) -> User:
-    return principal.user
+async def _user(session: Session, principal: Principal) -> User:
+    return await users.user_of(session, principal)
 
 
 CurrentUser = Annotated[User, Depends(_user)]

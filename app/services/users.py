@@ -87,9 +87,9 @@ async def bootstrap_admin(session: AsyncSession, *, email: str, password: str, t
 
 @dataclass(frozen=True)
 class Principal:
-    """A signed-in user and their actor in the active organization (None when they have none)."""
+    """A signed-in user's id and their actor in the active organization (None when they have none)."""
 
-    user: User
+    user_id: int
     actor: Actor | None
 
     def acting(self) -> Actor:
@@ -99,14 +99,16 @@ class Principal:
 
 
 def _principal_statement(condition: Any) -> Any:
-    """The user and their active membership in one query: every request asks for both."""
+    """The user's id and their active membership in one query: every request asks for both. Plain
+    columns: few requests need the user's row, and building it as an ORM object cost every request
+    about 40 microseconds (2% of a label stream cycle's CPU)."""
     membership = and_(
         Membership.user_id == User.id,
         Membership.organization_id == User.active_organization_id,
         Membership.is_active.is_(True),
     )
     return (
-        select(User, Membership.organization_id, Membership.role)
+        select(User.id, User.is_active, Membership.organization_id, Membership.role)
         .outerjoin(Membership, membership)
         .where(condition)
     )
@@ -121,11 +123,11 @@ BY_ID = _principal_statement(User.id == bindparam("user_id"))
 
 async def _principal(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Principal | None:
     row = (await session.execute(statement, params)).first()
-    if row is None or not row[0].is_active:
+    if row is None or not row.is_active:
         return None
-    user, organization_id, role = row
-    actor = None if organization_id is None else Actor(user.id, organization_id, Role(role))
-    return Principal(user, actor)
+    user_id, _, organization_id, role = row
+    actor = None if organization_id is None else Actor(user_id, organization_id, Role(role))
+    return Principal(user_id, actor)
 
 
 async def actor_for(session: AsyncSession, user: User) -> Actor:
@@ -141,6 +143,11 @@ async def principal_by_token(session: AsyncSession, key: str) -> Principal:
     if principal is None:
         raise Unauthorized("Invalid token.")
     return principal
+
+
+async def user_of(session: AsyncSession, principal: Principal) -> User:
+    """The principal's row, for the few requests about the account itself."""
+    return await session.get_one(User, principal.user_id)
 
 
 async def principal_by_id(session: AsyncSession, user_id: int) -> Principal | None:
