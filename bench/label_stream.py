@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import random
 import time
 from typing import Any
@@ -163,7 +162,7 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--mode", choices=["saturation", "paced", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (the goals are for one)")
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--rate", type=float, default=100, help="cycles/s the crowd offers when paced")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of each run not counted")
