@@ -2,6 +2,7 @@
 
 import logging
 
+import orjson
 from asyncpg import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,9 +40,9 @@ def http_error(_: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-def _overflowed(exc: BaseException | None) -> bool:
+def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
     while exc is not None:
-        if isinstance(exc, OverflowError):
+        if isinstance(exc, kind):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -50,6 +51,7 @@ def _overflowed(exc: BaseException | None) -> bool:
 # PostgreSQL errors only a request's own values cause (SQLSTATE: what to tell the client)
 REFUSED_VALUES = {
     "2201B": "A regular expression in the request is not one PostgreSQL can run",
+    "22001": "A text in the request is longer than its field holds",
     "22021": "Text in the request holds a character the database cannot store (such as NUL)",
     "22P05": "Text in the request holds a character the database cannot store (such as \\u0000)",
 }
@@ -63,8 +65,10 @@ def driver_error(request: Request, exc: Exception) -> Response:
     is a value PostgreSQL refuses as such (`REFUSED_VALUES`), whether it came through SQLAlchemy or
     through asyncpg directly (a bulk COPY), and a regex filter SQLite gave up on.
     A connection lost mid-request (the database restarted) rolled the request back: a 503 to retry."""
-    if _overflowed(exc):
+    if _caused_by(exc, OverflowError):
         return JSONResponse({"detail": "A number in the request is out of range."}, status_code=400)
+    if _caused_by(exc, orjson.JSONEncodeError):  # the JSON columns' encoder: nesting past its limit
+        return JSONResponse({"detail": "A JSON value in the request is nested too deeply."}, status_code=400)
     orig = getattr(exc, "orig", exc)
     if refused := REFUSED_VALUES.get(getattr(orig, "sqlstate", None) or ""):
         return JSONResponse({"detail": f"{refused}: {orig}"}, status_code=400)

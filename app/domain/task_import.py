@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -16,6 +16,9 @@ from app.domain.label_config.values import is_number
 TASK_KEYS = frozenset({"data", "meta", "annotations", "predictions", "allow_skip", "id", "inner_id"})
 
 MAX_ID = 2**31 - 1  # user ids are 32-bit integers; anything larger names nobody
+MAX_MODEL_VERSION = 200  # the column's length
+# Python's csv module refuses a cell over 128 KiB; a cell is as long as the upload lets it be
+MAX_CELL = 2**31 - 1
 
 
 @dataclass
@@ -76,11 +79,27 @@ def annotator_ref(annotation: dict[str, Any]) -> int | str | None:
     return None
 
 
+def model_version(prediction: Mapping[str, Any], where: str = "model_version") -> str:
+    """A prediction's model version as stored: text of at most the column's length."""
+    version = str(prediction.get("model_version") or "undefined")
+    if len(version) > MAX_MODEL_VERSION:
+        raise Invalid(f"{where} is longer than {MAX_MODEL_VERSION} characters", field="model_version")
+    return version
+
+
+def _encoded(whole: Any) -> bytes:
+    try:
+        return orjson.dumps(whole)
+    except orjson.JSONEncodeError:  # the only value JSON parsing gives that orjson cannot write back
+        raise Invalid("a value is nested more than 250 levels deep", field="data") from None
+
+
 def check_inline(item: TaskItem) -> None:
     """What a task brings must fit its columns: no NUL character in any text (PostgreSQL's text and
-    jsonb cannot hold one), inline annotations' and predictions' numbers, at most one ground truth."""
+    jsonb cannot hold one), nesting the database's JSON encoder can write, inline annotations' flags
+    and numbers, at most one ground truth, predictions' scores and model versions."""
     whole = (item.data, item.meta, item.annotations, item.predictions)
-    if b"u0000" in orjson.dumps(whole) and _holds_nul(whole):  # the scan only where the text may hold one
+    if b"u0000" in _encoded(whole) and _holds_nul(whole):  # the scan only where the text may hold one
         raise Invalid("a text holds a NUL character (\\u0000), which the database cannot store", field="data")
     for i, annotation in enumerate(item.annotations):
         lead_time = annotation.get("lead_time")
@@ -88,12 +107,16 @@ def check_inline(item: TaskItem) -> None:
             raise Invalid(
                 f"annotations[{i}].lead_time must be a number of seconds, 0 or more", field="lead_time"
             )
+        for flag in ("was_cancelled", "ground_truth"):
+            if not isinstance(annotation.get(flag, False), bool | None):
+                raise Invalid(f"annotations[{i}].{flag} must be true or false", field=flag)
     if sum(1 for a in item.annotations if a.get("ground_truth")) > 1:
         raise Invalid("only one annotation of a task can be its ground truth", field="ground_truth")
     for i, prediction in enumerate(item.predictions):
         score = prediction.get("score")
         if score is not None and not is_number(score):
             raise Invalid(f"predictions[{i}].score must be a number", field="score")
+        model_version(prediction, f"predictions[{i}].model_version")
 
 
 def items_from_json(value: Any) -> list[TaskItem]:
@@ -159,7 +182,18 @@ def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
         for row, raw in enumerate(ijson.items(stream, "item", use_float=True), start=1):
             yield task_item(raw, row)
     except ijson.JSONError as exc:
-        raise Invalid(f"the file is not valid JSON after task {row}: {exc}", field="file") from None
+        raise Invalid(
+            f"the file is not valid JSON at task {row + 1}: {_parser_message(exc)}", field="file"
+        ) from None
+    except UnicodeDecodeError as exc:  # an escape naming half a character (a lone surrogate)
+        raise Invalid(f"task {row + 1}: a text is not valid Unicode ({exc.reason})", field="file") from None
+
+
+def _parser_message(exc: ijson.JSONError) -> str:
+    """The parser's reason without its multi-line excerpt of the file."""
+    reason = exc.args[0] if exc.args else exc
+    text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+    return text.strip().splitlines()[0] if text.strip() else "parse error"
 
 
 def _json_lines(stream: IO[bytes]) -> Iterator[TaskItem]:
@@ -187,6 +221,7 @@ def _text(stream: IO[bytes]) -> Iterator[str]:
 
 def _delimited(stream: IO[bytes], delimiter: str) -> Iterator[TaskItem]:
     """CSV/TSV: the header row names the data keys; a ragged row is an error naming its line."""
+    csv.field_size_limit(MAX_CELL)
     reader = csv.reader(_text(stream), delimiter=delimiter)
     header = next(reader, None)
     if not header or any(not h.strip() for h in header):

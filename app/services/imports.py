@@ -27,7 +27,7 @@ from app.domain.label_config import (
     validate_task_data,
 )
 from app.domain.roles import Actor
-from app.domain.task_import import TaskItem, annotator_ref, check_inline, download_name
+from app.domain.task_import import TaskItem, annotator_ref, check_inline, download_name, model_version
 from app.domain.task_state import is_labeled, random_key
 from app.services import agreement, outbound
 from app.services.jobs import enqueue
@@ -182,7 +182,7 @@ async def write_tasks(
             )  # fmt: skip
         for p in item.predictions:
             predictions.append(
-                (task_id, project.id, p["result"], p.get("score"), str(p.get("model_version") or "undefined"),
+                (task_id, project.id, p["result"], p.get("score"), model_version(p),
                  0.0, now, now)
             )  # fmt: skip
     await copy_rows(session, Task.__table__, TASK_COLUMNS, tasks)  # type: ignore[arg-type]

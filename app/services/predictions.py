@@ -12,6 +12,7 @@ from app.db.models import Prediction, Project, Task
 from app.domain.errors import Invalid, NotFound
 from app.domain.label_config import normalize_prediction_result
 from app.domain.roles import Actor
+from app.domain.task_import import model_version
 from app.services.projects import config_of, get_managed_project, visible_projects
 from app.services.statistics import note_bulk_write
 from app.services.tasks import get_task
@@ -30,10 +31,6 @@ def _score(payload: Mapping[str, Any], where: str = "score") -> float | None:
     return float(value)
 
 
-def _model_version(payload: Mapping[str, Any]) -> str:
-    return str(payload.get("model_version") or "undefined")
-
-
 async def create_prediction(session: AsyncSession, actor: Actor, payload: Mapping[str, Any]) -> Prediction:
     task_id = payload.get("task")
     if not isinstance(task_id, int):
@@ -45,7 +42,7 @@ async def create_prediction(session: AsyncSession, actor: Actor, payload: Mappin
         project_id=project.id,
         result=normalize_prediction_result(config_of(project), payload.get("result", [])),
         score=_score(payload),
-        model_version=_model_version(payload),
+        model_version=model_version(payload),
     )
     session.add(prediction)
     task.total_predictions += 1
@@ -69,7 +66,8 @@ async def import_predictions(session: AsyncSession, actor: Actor, project_id: in
         except Invalid as exc:
             raise Invalid(f"prediction {i + 1}: {exc.message}", field=exc.field) from None
         score = _score(item, f"prediction {i + 1}: score")
-        rows.append((item["task"], project.id, result, score, _model_version(item), 0.0, now, now))
+        version = model_version(item, f"prediction {i + 1}: model_version")
+        rows.append((item["task"], project.id, result, score, version, 0.0, now, now))
     task_ids = {r[0] for r in rows}
     found = set(
         await session.scalars(select(Task.id).where(Task.project_id == project.id, among(Task.id, task_ids)))
@@ -124,7 +122,7 @@ async def update_prediction(
     if "score" in payload:
         prediction.score = _score(payload)
     if "model_version" in payload:
-        prediction.model_version = _model_version(payload)
+        prediction.model_version = model_version(payload)
     prediction.updated_at = utcnow()
     await session.flush()
     return prediction

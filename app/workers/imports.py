@@ -45,6 +45,7 @@ async def run_import(ctx: dict[str, Any], import_id: int) -> str:
     except Invalid as exc:
         async with job_unit(ctx) as session:
             await imports.finish_import(session, import_id, error=exc.message)
+        path.unlink(missing_ok=True)
         return "failed"
     except Conflict:
         return "taken over"
@@ -59,14 +60,29 @@ async def _validate(ctx: dict[str, Any], import_id: int, path: Path, name: str, 
     row = 1
     with path.open("rb") as stream:
         items = iter_items(stream, name, key)
-        while chunk := await asyncio.to_thread(_take, items, CHUNK):
-            await asyncio.to_thread(imports.check_items, config, chunk, row)
+        while chunk := await _checked(items, config, row):
             row += len(chunk)
             async with job_unit(ctx) as session:
                 await imports.renew_lease(session, import_id)
     async with job_unit(ctx) as session:
         await imports.set_rows_total(session, import_id, row - 1)
     return row - 1
+
+
+async def _checked(items: Iterator[TaskItem], config: Any, row: int) -> list[TaskItem]:
+    """The next chunk, checked. Reading and checking touch only the file, so any error here recurs
+    on every run: an unforeseen one fails the job (logged), where a retry would loop forever."""
+    try:
+        chunk = await asyncio.to_thread(_take, items, CHUNK)
+        await asyncio.to_thread(imports.check_items, config, chunk, row)
+    except Invalid:
+        raise
+    except Exception:
+        log.exception("import: unexpected error checking the file from task %d", row)
+        raise Invalid(
+            f"the file could not be read from task {row} on (a server error, logged); nothing was imported"
+        ) from None
+    return chunk
 
 
 async def reap_imports(ctx: dict[str, Any]) -> int:

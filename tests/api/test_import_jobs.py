@@ -5,6 +5,7 @@ import asyncio
 import orjson
 import pytest
 
+from app.services import imports
 from tests.api.test_imports import count_tasks, project_id, upload
 
 pytestmark = pytest.mark.core
@@ -112,3 +113,43 @@ async def test_a_job_stores_predictions_given_as_a_bare_label_as_full_results(te
     assert isinstance(result, list), result
     [result] = result
     assert (result["from_name"], result["value"]) == ("sentiment", {"choices": ["Positive"]})
+
+
+async def test_a_cell_past_128_kib_is_imported_by_a_job(team):
+    pid = await project_id(team)
+    long = "z" * 200_000
+    content = "review_text,n\n" + "".join(f"row {i},{i}\n" for i in range(100)) + f"{long},100\n"
+    job = await poll(team, pid, (await upload(team, pid, "big.csv", content.encode())).json()["import"])
+    assert job["status"] == "completed", job
+    assert await count_tasks(team, pid) == 101
+
+
+def uploads(team) -> list:
+    return sorted((team.client.app.state.settings.data_dir / "imports").glob("*"))
+
+
+async def test_a_failed_job_removes_its_upload(team):
+    pid = await project_id(team)
+    before = uploads(team)
+    content = orjson.dumps(big_tasks(1000))[:-5]
+    job = await poll(team, pid, (await upload(team, pid, "broken.json", content)).json()["import"])
+    assert job["status"] == "failed"
+    assert uploads(team) == before
+
+
+async def test_an_unforeseen_error_reading_the_file_fails_the_job_instead_of_retrying_it(team, monkeypatch):
+    """An error that recurs on every run must end the job; the reaper would otherwise run it forever."""
+
+    def broken(config, items, first_row=1):
+        raise RuntimeError("a server bug")
+
+    monkeypatch.setattr(imports, "check_items", broken)
+    pid = await project_id(team)
+    content = orjson.dumps(big_tasks(1000))
+    job = await poll(team, pid, (await upload(team, pid, "tasks.json", content)).json()["import"])
+    assert job["status"] == "failed"
+    assert (
+        job["error"]
+        == "the file could not be read from task 1 on (a server error, logged); nothing was imported"
+    )
+    assert await count_tasks(team, pid) == 0

@@ -1,5 +1,6 @@
 """Importing tasks: JSON bodies and files, Label Studio's response shape, errors that name the row."""
 
+import orjson
 import pytest
 
 from tests.api.test_projects import create
@@ -187,3 +188,43 @@ async def test_bulk_prediction_import_and_unknown_task(team):
     )
     assert response.status_code == 400
     assert "999999" in response.json()["detail"]
+
+
+async def test_what_the_database_could_not_store_as_sent_is_400_naming_the_task(team):
+    """A model version past its column, a value nested past what the JSON columns' encoder writes:
+    each a 400 naming the task and field, on every database, with nothing imported."""
+    pid = await project_id(team)
+    deep = b"[" * 300 + b"]" * 300  # JSON text: no encoder writes it
+    json_headers = {**team.headers(), "Content-Type": "application/json"}
+    version = orjson.dumps(
+        {"data": {"review_text": "b"}, "predictions": [{"result": [], "model_version": "m" * 201}]}
+    )
+    for body, says in [
+        (
+            b'[{"review_text": "a"}, ' + version + b"]",
+            "task 2: predictions[0].model_version is longer than 200",
+        ),
+        (
+            b'[{"review_text": "a", "deep": ' + deep + b"}]",
+            "task 1: a value is nested more than 250 levels deep",
+        ),
+    ]:
+        response = await team.client.post(f"/api/projects/{pid}/import", content=body, headers=json_headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["detail"].startswith(says)
+    assert await count_tasks(team, pid) == 0
+    imported = await team.client.post(
+        f"/api/projects/{pid}/import?return_task_ids=1", json=[{"review_text": "a"}], headers=team.headers()
+    )
+    task = imported.json()["task_ids"][0]
+    response = await team.client.post(
+        f"/api/projects/{pid}/import/predictions",
+        json=[{"task": task, "result": "Positive", "model_version": "m" * 201}],
+        headers=team.headers(),
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "prediction 1: model_version is longer than 200 characters"
+    patch = b'{"data": {"review_text": "a", "deep": ' + deep + b"}}"
+    response = await team.client.patch(f"/api/tasks/{task}", content=patch, headers=json_headers)
+    assert response.status_code == 400, response.text
+    assert "nested too deeply" in response.json()["detail"]
