@@ -1,6 +1,7 @@
 """Every error the API returns, mapped in one place: DRF-style bodies, a person's message."""
 
 import logging
+from typing import TypeVar
 
 import orjson
 from asyncpg import PostgresError
@@ -14,6 +15,7 @@ from app.db.engine import REGEX_SECONDS
 from app.domain.errors import QuorumError
 
 log = logging.getLogger("quorum")
+E = TypeVar("E", bound=BaseException)
 
 
 def quorum_error(_: Request, exc: Exception) -> Response:
@@ -40,12 +42,13 @@ def http_error(_: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
+def _cause(exc: BaseException | None, kind: type[E]) -> E | None:
+    """The exception of `kind` in `exc`'s chain, if any."""
     while exc is not None:
         if isinstance(exc, kind):
-            return True
+            return exc
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
 
 
 # PostgreSQL errors only a request's own values cause (SQLSTATE: what to tell the client)
@@ -65,10 +68,11 @@ def driver_error(request: Request, exc: Exception) -> Response:
     is a value PostgreSQL refuses as such (`REFUSED_VALUES`), whether it came through SQLAlchemy or
     through asyncpg directly (a bulk COPY), and a regex filter SQLite gave up on.
     A connection lost mid-request (the database restarted) rolled the request back: a 503 to retry."""
-    if _caused_by(exc, OverflowError):
+    if _cause(exc, OverflowError):
         return JSONResponse({"detail": "A number in the request is out of range."}, status_code=400)
-    if _caused_by(exc, orjson.JSONEncodeError):  # the JSON columns' encoder: nesting past its limit
-        return JSONResponse({"detail": "A JSON value in the request is nested too deeply."}, status_code=400)
+    if unstorable := _cause(exc, orjson.JSONEncodeError):  # the JSON columns' encoder's limits
+        detail = f"A JSON value in the request cannot be stored: {unstorable}."
+        return JSONResponse({"detail": detail}, status_code=400)
     orig = getattr(exc, "orig", exc)
     if refused := REFUSED_VALUES.get(getattr(orig, "sqlstate", None) or ""):
         return JSONResponse({"detail": f"{refused}: {orig}"}, status_code=400)

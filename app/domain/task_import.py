@@ -1,7 +1,9 @@
 """Turning what users upload (JSON, JSON lines, CSV, TSV, text) into task items, row by row."""
 
+import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -19,6 +21,7 @@ MAX_ID = 2**31 - 1  # user ids are 32-bit integers; anything larger names nobody
 MAX_MODEL_VERSION = 200  # the column's length
 # Python's csv module refuses a cell over 128 KiB; a cell is as long as the upload lets it be
 MAX_CELL = 2**31 - 1
+BOM = codecs.BOM_UTF8
 
 
 @dataclass
@@ -90,8 +93,12 @@ def model_version(prediction: Mapping[str, Any], where: str = "model_version") -
 def _encoded(whole: Any) -> bytes:
     try:
         return orjson.dumps(whole)
-    except orjson.JSONEncodeError:  # the only value JSON parsing gives that orjson cannot write back
-        raise Invalid("a value is nested more than 250 levels deep", field="data") from None
+    except orjson.JSONEncodeError as exc:  # what parsing JSON gives that the JSON columns cannot hold
+        raise Invalid(
+            f"a value cannot be stored ({exc}): values nest at most 250 levels deep, and whole numbers "
+            "fit in 64 bits",
+            field="data",
+        ) from None
 
 
 def check_inline(item: TaskItem) -> None:
@@ -168,9 +175,17 @@ def download_name(url: str, content_type: str) -> str:
     )
 
 
+def _after_bom(stream: IO[bytes]) -> int:
+    """Position the stream past a UTF-8 byte order mark (Windows editors write one); where it is."""
+    start = len(BOM) if stream.read(len(BOM)) == BOM else 0
+    stream.seek(start)
+    return start
+
+
 def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
+    start = _after_bom(stream)
     head = stream.read(64).lstrip()
-    stream.seek(0)
+    stream.seek(start)
     if not head.startswith(b"["):
         try:
             yield from items_from_json(orjson.loads(stream.read()))
@@ -179,7 +194,7 @@ def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
         return
     row = 0
     try:
-        for row, raw in enumerate(ijson.items(stream, "item", use_float=True), start=1):
+        for row, raw in enumerate(json_items(stream), start=1):
             yield task_item(raw, row)
     except ijson.JSONError as exc:
         raise Invalid(
@@ -187,6 +202,32 @@ def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
         ) from None
     except UnicodeDecodeError as exc:  # an escape naming half a character (a lone surrogate)
         raise Invalid(f"task {row + 1}: a text is not valid Unicode ({exc.reason})", field="file") from None
+
+
+# ijson's C parser refuses whole numbers past 64 signed bits, which the JSON columns hold up to 64
+# unsigned ones: each has 20 digits, or 19 beginning with 92 to 99 (a nanosecond time has not)
+PAST_63_BITS = re.compile(rb"\d{20}|9[2-9]\d{17}")
+
+
+def json_items(stream: IO[bytes]) -> Iterator[Any]:
+    """The elements of a JSON array file, parsed as they are read: by ijson's C parser, or by its
+    pure-Python one, slower but exact, when the file may hold a number past 63 bits."""
+    parser = ijson.get_backend("python") if _holds_long_numbers(stream) else ijson
+    items: Iterator[Any] = parser.items(stream, "item", use_float=True)
+    return items
+
+
+def _holds_long_numbers(stream: IO[bytes]) -> bool:
+    """Whether the stream's text matches PAST_63_BITS anywhere (read in blocks, then rewound)."""
+    start, overlap = stream.tell(), b""
+    try:
+        while block := stream.read(1 << 20):
+            if PAST_63_BITS.search(overlap + block):
+                return True
+            overlap = block[-19:]
+        return False
+    finally:
+        stream.seek(start)
 
 
 def _parser_message(exc: ijson.JSONError) -> str:
@@ -197,6 +238,7 @@ def _parser_message(exc: ijson.JSONError) -> str:
 
 
 def _json_lines(stream: IO[bytes]) -> Iterator[TaskItem]:
+    _after_bom(stream)
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
@@ -224,8 +266,14 @@ def _delimited(stream: IO[bytes], delimiter: str) -> Iterator[TaskItem]:
     csv.field_size_limit(MAX_CELL)
     reader = csv.reader(_text(stream), delimiter=delimiter)
     header = next(reader, None)
-    if not header or any(not h.strip() for h in header):
-        raise Invalid("line 1: the header row must name every column", field="file")
+    if not header:
+        raise Invalid(
+            "the file is empty: its first line must be a header row naming the columns", field="file"
+        )
+    if unnamed := [i for i, name in enumerate(header, start=1) if not name.strip()]:
+        raise Invalid(
+            f"line 1: the header row must name every column; column {unnamed[0]} has no name", field="file"
+        )
     if len(set(header)) != len(header):
         raise Invalid("line 1: the header row repeats a column name", field="file")
     for row in reader:

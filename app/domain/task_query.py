@@ -123,7 +123,7 @@ def _filters(raw: Any) -> tuple[str, tuple[Filter, ...]]:
         if not isinstance(item, dict):
             raise Invalid(f"{where} must be an object", field="query")
         operator = item.get("operator")
-        if operator not in OPERATORS:
+        if not isinstance(operator, str) or operator not in OPERATORS:
             raise Invalid(f"{where}.operator: unknown operator '{operator}'", field="query")
         column = _column(item.get("filter"), f"{where}.filter")
         if operator in TEXT_OPERATORS and not column.startswith("data."):

@@ -19,6 +19,7 @@ from app.db.models import (
     ProjectTotals,
     Task,
     TaskBucket,
+    Workspace,
     WorkspaceMember,
 )
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -133,6 +134,8 @@ async def create_project(
     """Create a project from Label Studio's flat fields (unknown keys ignored, bad values named)."""
     if not actor.manages:
         raise Forbidden("only managers, administrators and owners create projects")
+    if workspace_id is not None and not await _workspace_exists(session, actor, workspace_id):
+        raise Invalid(f"workspace {workspace_id} does not exist in your organization", field="workspace")
     label_config = payload.get("label_config") or "<View></View>"
     config = _parse_config(label_config)
     settings = apply_ls_fields(ProjectSettings(), payload)
@@ -148,6 +151,13 @@ async def create_project(
     session.add(project)
     await session.flush()
     return project
+
+
+async def _workspace_exists(session: AsyncSession, actor: Actor, workspace_id: int) -> bool:
+    found = select(Workspace.id).where(
+        Workspace.id == workspace_id, Workspace.organization_id == actor.organization_id
+    )
+    return await session.scalar(found) is not None
 
 
 def _with_default_weights(settings: ProjectSettings, config: LabelConfig) -> ProjectSettings:

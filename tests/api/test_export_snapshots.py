@@ -1,6 +1,7 @@
 """Export snapshots over the API: built by a job, downloaded, converted, listed, deleted; filters; errors."""
 
 import asyncio
+import csv
 import hashlib
 import io
 import json
@@ -17,6 +18,7 @@ from app.services import export_snapshots, users
 from app.services.jobs import take_pending
 from tests.api.test_export_geometry import image_project
 from tests.api.test_exports import annotated_project
+from tests.api.test_projects import create as create_project
 from tests.api.test_tasks import CHOICE
 
 pytestmark = pytest.mark.core
@@ -350,3 +352,37 @@ async def test_deleting_the_project_removes_its_snapshots_files(team, engine):
     assert (await team.client.delete(f"/api/projects/{pid}", headers=team.headers())).status_code == 204
     await team.client.app.state.queue.drain()
     assert not folder.exists()
+
+
+BIG = [2**63, -(2**63), 2**64 - 1]  # past what ijson's C parser reads; the JSON columns hold them
+
+
+async def test_whole_numbers_up_to_64_unsigned_bits_convert_and_import_back_exactly(team):
+    """A snapshot of such numbers converts to another format (all read the snapshot by one parse), and
+    its JSON file imports them unchanged."""
+    pid = (await create_project(team)).json()["id"]
+    tasks = [
+        {"data": {"review_text": f"t{i}", "n": n}, "annotations": [{"result": CHOICE}]}
+        for i, n in enumerate(BIG)
+    ]
+    body = json.dumps(tasks).encode()  # Python writes the numbers as they are
+    json_headers = {**team.headers(), "Content-Type": "application/json"}
+    assert (
+        await team.client.post(f"/api/projects/{pid}/import", content=body, headers=json_headers)
+    ).status_code == 201
+    snapshot = await built(team, pid)
+    response = await download(team, pid, snapshot["id"], "CSV")
+    assert response.status_code == 200
+    assert [row["n"] for row in csv.DictReader(io.StringIO(response.text))] == [str(n) for n in BIG]
+    exported = (await download(team, pid, snapshot["id"])).content
+    again = (await create_project(team)).json()["id"]
+    response = await team.client.post(
+        f"/api/projects/{again}/import?return_task_ids=1",
+        files={"file": ("export.json", exported)},
+        headers=team.headers(),
+    )
+    assert response.status_code == 201, response.text
+    listed = await team.client.get(
+        "/api/tasks", params={"project": again, "page_size": 10}, headers=team.headers()
+    )
+    assert sorted(t["data"]["n"] for t in listed.json()["tasks"]) == sorted(BIG)

@@ -1,5 +1,7 @@
 """Importing tasks: JSON bodies and files, Label Studio's response shape, errors that name the row."""
 
+import codecs
+
 import orjson
 import pytest
 
@@ -206,7 +208,7 @@ async def test_what_the_database_could_not_store_as_sent_is_400_naming_the_task(
         ),
         (
             b'[{"review_text": "a", "deep": ' + deep + b"}]",
-            "task 1: a value is nested more than 250 levels deep",
+            "task 1: a value cannot be stored (Recursion limit reached)",
         ),
     ]:
         response = await team.client.post(f"/api/projects/{pid}/import", content=body, headers=json_headers)
@@ -227,4 +229,59 @@ async def test_what_the_database_could_not_store_as_sent_is_400_naming_the_task(
     patch = b'{"data": {"review_text": "a", "deep": ' + deep + b"}}"
     response = await team.client.patch(f"/api/tasks/{task}", content=patch, headers=json_headers)
     assert response.status_code == 400, response.text
-    assert "nested too deeply" in response.json()["detail"]
+    assert (
+        response.json()["detail"] == "A JSON value in the request cannot be stored: Recursion limit reached."
+    )
+
+
+RATED = '<View><Text name="text" value="$text"/><Rating name="stars" toName="text"/></View>'
+
+
+@pytest.mark.parametrize("label", ["99999999999999999999999", 2**63])
+async def test_a_rating_past_what_json_columns_store_is_400(team, label):
+    pid = (await create(team, label_config=RATED)).json()["id"]
+    imported = await team.client.post(
+        f"/api/projects/{pid}/import?return_task_ids=1", json=[{"text": "a"}], headers=team.headers()
+    )
+    task = imported.json()["task_ids"][0]
+    one = await team.client.post(
+        "/api/predictions", json={"task": task, "result": label}, headers=team.headers()
+    )
+    many = await team.client.post(
+        f"/api/projects/{pid}/import/predictions",
+        json=[{"task": task, "result": label}],
+        headers=team.headers(),
+    )
+    for response in (one, many):
+        assert response.status_code == 400, response.text
+        assert f"is past {2**63 - 1}, the largest whole number stored" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("a.json", b'[{"review_text": "bom"}]'),
+        ("a.json", b'{"review_text": "bom"}'),
+        ("a.jsonl", b'{"review_text": "bom"}\n'),
+        ("a.csv", b"review_text\nbom\n"),
+    ],
+)
+async def test_a_file_starting_with_a_utf8_byte_order_mark_is_read_as_without(team, name, content):
+    """Windows editors save UTF-8 with a byte order mark."""
+    pid = await project_id(team)
+    response = await upload(team, pid, name, codecs.BOM_UTF8 + content)
+    assert response.status_code == 201, response.text
+    page = (await team.client.get(f"/api/tasks?project={pid}", headers=team.headers())).json()
+    assert [t["data"] for t in page["tasks"]] == [{"review_text": "bom"}]
+
+
+async def test_a_bad_file_among_several_is_named(team):
+    pid = await project_id(team)
+    response = await team.client.post(
+        f"/api/projects/{pid}/import",
+        files=[("file", ("good.csv", b"review_text\na\n")), ("file", ("bad.csv", b"review_text\nb,c\n"))],
+        headers=team.headers(),
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "bad.csv: line 2: 2 fields where the header has 1"
+    assert await count_tasks(team, pid) == 0

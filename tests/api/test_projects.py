@@ -200,3 +200,41 @@ async def test_members_see_the_project_and_project_roles_apply_to_annotators_onl
     assert (
         await team.client.get(f"/api/projects/{pid}", headers=team.headers(Role.ANNOTATOR))
     ).status_code == 404
+
+
+@pytest.mark.parametrize("weight", ["inf", "Infinity", "1e309", "NaN"])
+async def test_a_weight_json_cannot_hold_is_400_and_the_project_stays_readable(team, weight):
+    """JSON has no infinity: stored, it came back as null and failed every read of the project."""
+    project = (await create(team)).json()
+    for body in (
+        {"control_weights": {"sentiment": {"overall": weight}}},
+        {"control_weights": {"sentiment": {"overall": 1, "labels": {"Positive": weight}}}},
+    ):
+        response = await team.client.patch(
+            f"/api/projects/{project['id']}", json=body, headers=team.headers()
+        )
+        assert response.status_code == 400, response.text
+        assert "control_weights" in response.json()["detail"]
+    assert (await create(team, control_weights={"sentiment": {"overall": weight}})).status_code == 400
+    assert (
+        await team.client.get(f"/api/projects/{project['id']}", headers=team.headers())
+    ).status_code == 200
+    assert (await team.client.get("/api/projects", headers=team.headers())).status_code == 200
+
+
+@pytest.mark.parametrize("workspace", [999, 0, True, False, "1"])
+async def test_a_workspace_that_is_not_one_of_the_organizations_is_400(team, workspace):
+    response = await create(team, workspace=workspace)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == "workspace"
+
+
+@pytest.mark.parametrize(
+    "body", [{"username": 5}, {"username": ["a"]}, {"password": 5}, {"password": {"a": 1}}]
+)
+async def test_a_user_named_or_passworded_with_a_non_string_is_400(team, body):
+    response = await team.client.post(
+        "/api/users", json={"email": "new@example.com", **body}, headers=team.headers()
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == next(iter(body))

@@ -122,3 +122,11 @@ async def test_task_columns_take_their_values_as_the_data_manager_sends_them(tea
         assert response.status_code == 400, (column, operator, value)
         assert says in response.json()["detail"], response.json()["detail"]
         assert response.json()["field"] == "query"
+
+
+@pytest.mark.parametrize("operator", [[], {}, None, 3, "EQUAL"])
+async def test_an_operator_that_is_not_one_of_the_names_is_a_400_naming_it(team, operator):
+    pid, _ = await project_with_data(team)
+    response = await listed(team, pid, one_filter("id", operator, 1))
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith("query.filters.items[0].operator: unknown operator")

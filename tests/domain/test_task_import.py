@@ -2,6 +2,7 @@
 
 import gc
 import io
+import re
 import sys
 
 import pytest
@@ -28,8 +29,12 @@ def test_an_upload_refused_part_way_leaves_nothing_failing_after_its_file_is_clo
     assert [str(u.exc_value) for u in unraisable] == []
 
 
+def read_items(name: str, body: bytes) -> list[TaskItem]:
+    return list(iter_items(io.BytesIO(body), name, "text"))
+
+
 def read(name: str, body: bytes) -> list[dict]:
-    return [item.data for item in iter_items(io.BytesIO(body), name, "text")]
+    return [item.data for item in read_items(name, body)]
 
 
 @pytest.mark.parametrize(("name", "sep"), [("a.csv", b","), ("a.tsv", b"\t")])
@@ -64,7 +69,7 @@ def nested(depth: int) -> list:
 @pytest.mark.parametrize(
     ("item", "says"),
     [
-        (TaskItem({"text": "x", "deep": nested(300)}), "nested more than 250 levels deep"),
+        (TaskItem({"text": "x", "deep": nested(300)}), "a value cannot be stored (Recursion limit reached)"),
         (TaskItem({"text": "x"}, annotations=[{"result": [], "was_cancelled": "false"}]), "was_cancelled"),
         (TaskItem({"text": "x"}, annotations=[{"result": [], "ground_truth": 1}]), "ground_truth"),
         (TaskItem({"text": "x"}, annotations=[{"result": [], "was_cancelled": 0}]), "was_cancelled"),
@@ -72,7 +77,7 @@ def nested(depth: int) -> list:
     ],
 )
 def test_what_the_database_could_not_store_as_given_is_refused(item, says):
-    with pytest.raises(Invalid, match=says):
+    with pytest.raises(Invalid, match=re.escape(says)):
         check_inline(item)
 
 
@@ -87,3 +92,38 @@ def test_what_fits_is_taken():
             predictions=[{"result": [], "model_version": "m" * 200}],
         )
     )
+
+
+def test_a_json_file_reads_whole_numbers_past_64_signed_bits_exactly():
+    big = [2**63, -(2**63), 2**64 - 1, 10**19, 1_733_500_000_000_000_000]
+    assert read("a.json", f'[{{"text": "a", "n": {big}}}]'.encode())[0]["n"] == big
+
+
+@pytest.mark.parametrize("before", [18, 10, 1])
+def test_a_number_past_64_signed_bits_is_found_across_the_blocks_the_file_is_scanned_in(before):
+    """The number starts `before` bytes ahead of the end of the first 1 MiB block read."""
+    head = '[{"text": "'
+    tail = '"}, {"text": "a", "n": '
+    padding = "x" * (2**20 - before - len(head) - len(tail))
+    body = f"{head}{padding}{tail}{2**63}}}]".encode()
+    assert body.index(str(2**63).encode()) == 2**20 - before
+    assert read("a.json", body)[1]["n"] == 2**63
+
+
+def test_a_whole_number_past_64_bits_is_refused_naming_why():
+    item = read_items("a.json", f'[{{"text": "a", "n": {2**64}}}]'.encode())[0]
+    with pytest.raises(Invalid, match=r"a value cannot be stored \(Integer exceeds 64-bit range\)"):
+        check_inline(item)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"", "the file is empty: its first line must be a header row naming the columns"),
+        (b"text,n,\nx,1,\n", "line 1: the header row must name every column; column 3 has no name"),
+    ],
+)
+def test_a_csv_header_that_names_no_column_says_which(body, says):
+    with pytest.raises(Invalid) as refused:
+        read("a.csv", body)
+    assert refused.value.message == says

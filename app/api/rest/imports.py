@@ -95,7 +95,11 @@ async def _import_files(
     key = imports.upload_text_key(config_of(await get_project(session, actor, project_id)))
     items: list[TaskItem] = []
     for upload in files:
-        items += iter_items(upload.file, upload.filename or "upload.json", key)
+        name = upload.filename or "upload.json"
+        try:
+            items += iter_items(upload.file, name, key)
+        except Invalid as exc:  # name the file the line is in
+            raise Invalid(f"{name}: {exc.message}", field=exc.field) if len(files) > 1 else exc from None
     return await _import_now(request, session, actor, project_id, items)
 
 

@@ -54,7 +54,7 @@ def _joiner(url: str) -> str:
 @router.post("/api/projects")
 async def create_project(session: Session, actor: CurrentActor, body: JsonObject) -> Response:
     workspace = body.get("workspace")
-    if workspace is not None and not isinstance(workspace, int):
+    if workspace is not None and (not isinstance(workspace, int) or isinstance(workspace, bool)):
         raise Invalid("workspace must be a workspace id", field="workspace")
     project = await projects.create_project(session, actor, body, workspace_id=workspace)
     return json_response(await _shape(session, project.id, project), status_code=201)

@@ -37,6 +37,9 @@ async def list_users(session: Session, actor: CurrentActor) -> Response:
 @router.post("/api/users")
 async def create_user(session: Session, actor: CurrentActor, body: JsonObject) -> Response:
     role = body.get("role", Role.ANNOTATOR.value)
+    for name in ("username", "password"):
+        if not isinstance(body.get(name) or "", str):
+            raise Invalid(f"{name} must be a string", field=name)
     if role not in Role.__members__.values():
         raise Invalid(f"role must be one of {', '.join(r.value for r in Role)}", field="role")
     user = await users.invite_user(

@@ -11,9 +11,10 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 class Group(BaseModel):
-    """A settings tab: unknown keys are refused so a typo never passes silently."""
+    """A settings tab: unknown keys are refused so a typo never passes silently; so are infinite and
+    NaN numbers, which JSON cannot hold (stored as null, they would fail every later read)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class General(Group):

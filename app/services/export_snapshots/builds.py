@@ -20,7 +20,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, TypeVar
 
-import ijson
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +28,7 @@ from app.db.models import Annotation, ExportFormat, ExportSnapshot, Project, Tas
 from app.domain.errors import Conflict
 from app.domain.exports import ExportWriter
 from app.domain.exports.json_tasks import JsonWriter
+from app.domain.task_import import json_items
 from app.services import exports
 from app.services.export_snapshots.options import Counters, SnapshotOptions, parse_options, shape_task
 from app.services.shapes import user_shape
@@ -236,7 +236,7 @@ async def claim_conversion(session: AsyncSession, format_id: int) -> ConversionB
 async def converted_chunks(source: Path, writer: ExportWriter) -> AsyncGenerator[bytes, None]:
     """The snapshot's JSON file through `writer`, parsed a batch of tasks at a time off the event loop."""
     with source.open("rb") as stream:
-        tasks = ijson.items(stream, "item", use_float=True)
+        tasks = json_items(stream)
         yield writer.start()
         while batch := await asyncio.to_thread(_take, tasks, BATCH):
             yield b"".join(writer.write(task) for task in batch)
