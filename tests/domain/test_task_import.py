@@ -45,15 +45,17 @@ def test_a_cell_of_any_length_is_read_whole(name, sep):
 
 
 @pytest.mark.parametrize(
-    ("body", "says"),
+    ("name", "body", "says"),
     [
-        (b'[{"text": "x"}, {"text": "\\udc80z"}]', "task 2: a text is not valid Unicode"),
-        (b'[{"text": "x"}, {"text": tru}]', "the file is not valid JSON at task 2: lexical error"),
+        ("a.json", b'[{"text": "x"}, {"text": "\\udc80z"}]', "task 2: a text is not valid Unicode"),
+        ("a.json", b'[{"text": "x"}, {"text": tru}]', "the file is not valid JSON at task 2: lexical error"),
+        ("a.csv", b"", "the file is empty: its first line must be a header row naming the columns"),
+        ("a.csv", b"text,n,\nx,1,\n", "line 1: the header row must name every column; column 3 has no name"),
     ],
 )
-def test_a_json_array_file_names_the_task_it_could_not_read(body, says):
+def test_a_file_it_cannot_read_is_refused_in_one_line_saying_where(name, body, says):
     with pytest.raises(Invalid) as refused:
-        read("a.json", body)
+        read(name, body)
     assert refused.value.message.startswith(says)
     assert "\n" not in refused.value.message
     assert "b'" not in refused.value.message
@@ -114,16 +116,3 @@ def test_a_whole_number_past_64_bits_is_refused_naming_why():
     item = read_items("a.json", f'[{{"text": "a", "n": {2**64}}}]'.encode())[0]
     with pytest.raises(Invalid, match=r"a value cannot be stored \(Integer exceeds 64-bit range\)"):
         check_inline(item)
-
-
-@pytest.mark.parametrize(
-    ("body", "says"),
-    [
-        (b"", "the file is empty: its first line must be a header row naming the columns"),
-        (b"text,n,\nx,1,\n", "line 1: the header row must name every column; column 3 has no name"),
-    ],
-)
-def test_a_csv_header_that_names_no_column_says_which(body, says):
-    with pytest.raises(Invalid) as refused:
-        read("a.csv", body)
-    assert refused.value.message == says
