@@ -1,16 +1,17 @@
 """Request dependencies: the unit-of-work session, the acting user, parsed bodies and flags."""
 
+import json
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.models import User
+from app.domain import json_text
 from app.domain.errors import Forbidden, Invalid, TooLarge, Unauthorized
 from app.domain.roles import Actor
 from app.services import users
@@ -91,8 +92,8 @@ async def json_body(request: Request) -> Any:
     if not body:
         return {}
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        return json_text.loads(body)
+    except json.JSONDecodeError as exc:
         raise Invalid(f"JSON parse error - {exc}") from None
 
 

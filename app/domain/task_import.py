@@ -3,6 +3,7 @@
 import codecs
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 import ijson
 import orjson
 
+from app.domain import json_text
 from app.domain.errors import Invalid
 from app.domain.label_config.values import is_number
 
@@ -188,8 +190,8 @@ def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
     stream.seek(start)
     if not head.startswith(b"["):
         try:
-            yield from items_from_json(orjson.loads(stream.read()))
-        except orjson.JSONDecodeError as exc:
+            yield from items_from_json(json_text.loads(stream.read()))
+        except json.JSONDecodeError as exc:
             raise Invalid(f"the file is not valid JSON: {exc}", field="file") from None
         return
     row = 0
@@ -243,8 +245,8 @@ def _json_lines(stream: IO[bytes]) -> Iterator[TaskItem]:
         if not line.strip():
             continue
         try:
-            raw = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+            raw = json_text.loads(line)
+        except json.JSONDecodeError as exc:
             raise Invalid(f"line {number} is not valid JSON: {exc}", field="file") from None
         yield task_item(raw, number)
 

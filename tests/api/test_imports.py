@@ -285,3 +285,28 @@ async def test_a_bad_file_among_several_is_named(team):
     assert response.status_code == 400
     assert response.json()["detail"] == "bad.csv: line 2: 2 fields where the header has 1"
     assert await count_tasks(team, pid) == 0
+
+
+async def test_whole_numbers_are_stored_as_sent_or_refused_never_changed(team):
+    """A whole number past 64 bits would be read as a float, another number: it is refused instead,
+    in a body and in JSON lines; up to 2^64 - 1, and digits in a text, are kept exactly."""
+    pid = await project_id(team)
+    json_headers = {**team.headers(), "Content-Type": "application/json"}
+    past = b'[{"review_text": "a", "n": 123456789012345678901234}]'
+    for response in (
+        await team.client.post(f"/api/projects/{pid}/import", content=past, headers=json_headers),
+        await upload(team, pid, "a.jsonl", past[1:-1] + b"\n"),
+    ):
+        assert response.status_code == 400, response.text
+        assert response.json()["detail"].startswith(
+            "task 1: a value cannot be stored (Integer exceeds 64-bit range)"
+        )
+    nan = b'[{"review_text": "12345678901234567890123", "n": NaN}]'
+    response = await team.client.post(f"/api/projects/{pid}/import", content=nan, headers=json_headers)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error - NaN is not a JSON value")
+    kept = b'[{"review_text": "12345678901234567890123", "n": 18446744073709551615}]'
+    response = await team.client.post(f"/api/projects/{pid}/import", content=kept, headers=json_headers)
+    assert response.status_code == 201, response.text
+    page = (await team.client.get(f"/api/tasks?project={pid}", headers=team.headers())).json()
+    assert [t["data"] for t in page["tasks"]] == [{"review_text": "12345678901234567890123", "n": 2**64 - 1}]
