@@ -202,29 +202,30 @@ def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
         raise Invalid(
             f"the file is not valid JSON at task {row + 1}: {_parser_message(exc)}", field="file"
         ) from None
-    except UnicodeDecodeError as exc:  # an escape naming half a character (a lone surrogate)
-        raise Invalid(f"task {row + 1}: a text is not valid Unicode ({exc.reason})", field="file") from None
 
 
-# ijson's C parser refuses whole numbers past 64 signed bits, which the JSON columns hold up to 64
-# unsigned ones: each has 20 digits, or 19 beginning with 92 to 99 (a nanosecond time has not)
-PAST_63_BITS = re.compile(rb"\d{20}|9[2-9]\d{17}")
+# What ijson's C parser gets wrong: it refuses whole numbers past 64 signed bits, which the JSON
+# columns hold up to 64 unsigned ones (each has 20 digits, or 19 beginning with 92 to 99; a
+# nanosecond time has not), and turns an escaped half of a surrogate pair into "?" or an error
+_HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+MISREAD = re.compile(rb"\d{20}|9[2-9]\d{17}|%s(?!%s)|(?<!%s)%s" % (_HIGH, _LOW, _HIGH, _LOW))
 
 
 def json_items(stream: IO[bytes]) -> Iterator[Any]:
     """The elements of a JSON array file, parsed as they are read: by ijson's C parser, or by its
-    pure-Python one, slower but exact, when the file may hold a number past 63 bits."""
-    parser = ijson.get_backend("python") if _holds_long_numbers(stream) else ijson
+    pure-Python one, slower but exact, when the file may hold what the C parser misreads."""
+    parser = ijson.get_backend("python") if _may_be_misread(stream) else ijson
     items: Iterator[Any] = parser.items(stream, "item", use_float=True)
     return items
 
 
-def _holds_long_numbers(stream: IO[bytes]) -> bool:
-    """Whether the stream's text matches PAST_63_BITS anywhere (read in blocks, then rewound)."""
+def _may_be_misread(stream: IO[bytes]) -> bool:
+    """Whether the stream's text matches MISREAD anywhere (read in blocks, then rewound)."""
     start, overlap = stream.tell(), b""
     try:
         while block := stream.read(1 << 20):
-            if PAST_63_BITS.search(overlap + block):
+            if MISREAD.search(overlap + block):
                 return True
             overlap = block[-19:]
         return False

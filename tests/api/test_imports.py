@@ -310,3 +310,15 @@ async def test_whole_numbers_are_stored_as_sent_or_refused_never_changed(team):
     assert response.status_code == 201, response.text
     page = (await team.client.get(f"/api/tasks?project={pid}", headers=team.headers())).json()
     assert [t["data"] for t in page["tasks"]] == [{"review_text": "12345678901234567890123", "n": 2**64 - 1}]
+
+
+async def test_half_a_surrogate_pair_is_refused_and_a_whole_one_kept(team):
+    """A lone escaped half was stored as "?" from a .json file; JSON bodies and lines refused it."""
+    pid = await project_id(team)
+    response = await upload(team, pid, "a.json", b'[{"review_text": "ok"}, {"review_text": "\\ud800x"}]')
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith("task 2: a value cannot be stored (str is not valid UTF-8")
+    response = await upload(team, pid, "a.json", b'[{"review_text": "\\ud83d\\ude00"}]')
+    assert response.status_code == 201
+    page = (await team.client.get(f"/api/tasks?project={pid}", headers=team.headers())).json()
+    assert [t["data"] for t in page["tasks"]] == [{"review_text": "\U0001f600"}]

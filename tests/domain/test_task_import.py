@@ -47,7 +47,11 @@ def test_a_cell_of_any_length_is_read_whole(name, sep):
 @pytest.mark.parametrize(
     ("name", "body", "says"),
     [
-        ("a.json", b'[{"text": "x"}, {"text": "\\udc80z"}]', "task 2: a text is not valid Unicode"),
+        (
+            "a.json",
+            b'[{"text": 12345678901234567890}, {"text": "\xe9"}]',
+            "the file is not valid JSON at task 1: 'utf-8' codec can't decode byte 0xe9",
+        ),
         ("a.json", b'[{"text": "x"}, {"text": tru}]', "the file is not valid JSON at task 2: lexical error"),
         ("a.csv", b"", "the file is empty: its first line must be a header row naming the columns"),
         ("a.csv", b"text,n,\nx,1,\n", "line 1: the header row must name every column; column 3 has no name"),
@@ -116,3 +120,17 @@ def test_a_whole_number_past_64_bits_is_refused_naming_why():
     item = read_items("a.json", f'[{{"text": "a", "n": {2**64}}}]'.encode())[0]
     with pytest.raises(Invalid, match=r"a value cannot be stored \(Integer exceeds 64-bit range\)"):
         check_inline(item)
+
+
+@pytest.mark.parametrize("text", ["\\ud800x", "\\udc80z", "x\\ud83d"])
+def test_half_a_surrogate_pair_in_a_json_file_is_refused_not_replaced(text):
+    """ijson's C parser made a lone half "?" (stored so) or failed; it is read as it is, and refused."""
+    item = read_items("a.json", b'[{"text": "%s"}]' % text.encode())[0]
+    with pytest.raises(
+        Invalid, match=re.escape("a value cannot be stored (str is not valid UTF-8: surrogates")
+    ):
+        check_inline(item)
+
+
+def test_a_whole_surrogate_pair_in_a_json_file_is_its_character():
+    assert read("a.json", b'[{"text": "\\ud83d\\ude00"}]') == [{"text": "\U0001f600"}]
