@@ -65,8 +65,9 @@ SQLITE_FUNCTION_FAILED = "user-defined function raised exception"
 def driver_error(request: Request, exc: Exception) -> Response:
     """A number from the request (a path, query or body id) past what the database's column holds
     reaches the driver as an overflow: the client's mistake, a 400, on every route and database; so
-    is a value PostgreSQL refuses as such (`REFUSED_VALUES`), whether it came through SQLAlchemy or
-    through asyncpg directly (a bulk COPY), and a regex filter SQLite gave up on.
+    is a value PostgreSQL refuses as such (`REFUSED_VALUES`), or one the JSON columns' encoder refuses,
+    whether it came through SQLAlchemy or through asyncpg directly (a bulk COPY), and a regex filter
+    SQLite gave up on.
     A connection lost mid-request (the database restarted) rolled the request back: a 503 to retry."""
     if _cause(exc, OverflowError):
         return JSONResponse({"detail": "A number in the request is out of range."}, status_code=400)
@@ -101,4 +102,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StatementError, driver_error)  # DBAPIError too; and what binding raised
     app.add_exception_handler(PostgresError, driver_error)
     app.add_exception_handler(OverflowError, driver_error)
+    app.add_exception_handler(orjson.JSONEncodeError, driver_error)  # a bulk COPY encodes by itself
     app.add_exception_handler(Exception, unexpected_error)

@@ -13,8 +13,6 @@ from app.domain.label_config.messages import clip, listing
 from app.domain.label_config.model import ControlTag, LabelConfig
 from app.domain.label_config.tags import LABEL_LIST_TYPES, REQUIRED_KEYS, VALUE_KEY
 
-MAX_WHOLE = 2**63 - 1  # the largest whole number the JSON columns store
-
 PERCENT_TOLERANCE = 1e-3
 _PERCENT_KEYS = ("x", "y", "width", "height", "radiusX", "radiusY")
 
@@ -122,8 +120,6 @@ def _text(control: ControlTag, text: object, where: str) -> None:
 def _rating(control: ControlTag, rating: object, where: str) -> None:
     if not isinstance(rating, int) or isinstance(rating, bool) or rating < 0:
         fail(where, "must be a whole number >= 0")
-    if rating > MAX_WHOLE:
-        fail(where, f"{rating} is past {MAX_WHOLE}, the largest whole number stored")
     top = control.attr("maxRating")
     if top is not None and rating > float(top):
         fail(where, f"{rating} is above maxRating {top} of control '{control.name}'")
