@@ -6,17 +6,22 @@ refused, saying why); it is slower, so it reads only a text that may hold one: t
 """
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-LONG_NUMBER = re.compile(rb"\d{20}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def has_digit_run(text: bytes, length: int) -> bool:
+    """Whether `length` digits stand in a row anywhere in `text`: every request body is asked, and a
+    translation and a search answer over ten times faster than a regex."""
+    return b"0" * length in text.translate(_DIGITS_AS_ZERO)
 
 
 def loads(text: bytes) -> Any:
     """Parse JSON; every failure is a `json.JSONDecodeError` (orjson's is one)."""
-    if LONG_NUMBER.search(text) is None:
+    if not has_digit_run(text, 20):
         return orjson.loads(text)
     try:
         return json.loads(text, parse_constant=_not_json)

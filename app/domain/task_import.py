@@ -210,10 +210,7 @@ def _json_array(stream: IO[bytes]) -> Iterator[TaskItem]:
 _HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
 _LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 MISREAD = re.compile(rb"\d{20}|9[2-9]\d{17}|%s(?!%s)|(?<!%s)%s" % (_HIGH, _LOW, _HIGH, _LOW))
-# What each of MISREAD's cases must hold, found over ten times faster than MISREAD searches a block
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_NINETEEN_DIGITS = b"0" * 19
-_ESCAPED_D = re.compile(rb"\\u[dD]")
+_ESCAPED_D = re.compile(rb"\\u[dD]")  # in every surrogate case of MISREAD
 
 
 def json_items(stream: IO[bytes]) -> Iterator[Any]:
@@ -238,7 +235,8 @@ def _may_be_misread(stream: IO[bytes]) -> bool:
 
 
 def _misread_in(text: bytes) -> bool:
-    may = _NINETEEN_DIGITS in text.translate(_DIGITS_AS_ZERO) or _ESCAPED_D.search(text) is not None
+    """MISREAD's search, run only where what each of its cases holds is found first, far faster."""
+    may = json_text.has_digit_run(text, 19) or _ESCAPED_D.search(text) is not None
     return may and MISREAD.search(text) is not None
 
 
