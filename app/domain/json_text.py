@@ -6,6 +6,7 @@ refused, saying why); it is slower, so it reads only a text that may hold one: t
 """
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -24,9 +25,17 @@ def loads(text: bytes) -> Any:
     if not has_digit_run(text, 20):
         return orjson.loads(text)
     try:
-        return json.loads(text, parse_constant=_not_json)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+
+def _finite(literal: str) -> float:
+    """orjson refuses a number past the float range (1e400), which would be stored as null."""
+    value = float(literal)
+    if math.isinf(value):
+        raise json.JSONDecodeError(f"{literal} is past the range of a number", literal, 0)
+    return value
 
 
 def _not_json(name: str) -> None:
