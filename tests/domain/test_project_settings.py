@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from app.domain.errors import Invalid
 from app.domain.project_settings import LS_FIELDS, ProjectSettings, apply_ls_fields, to_ls_fields
@@ -191,3 +192,12 @@ def test_any_value_of_any_field_is_taken_or_refused_naming_the_field(field, valu
     except Invalid as error:
         refused = error
     assert refused is None or name in f"{refused.field} {refused.message}"
+
+
+def test_settings_are_never_changed_in_place_so_one_read_can_be_shared():
+    settings = ProjectSettings()
+    changed = apply_ls_fields(settings, {"maximum_annotations": 3, "show_skip_button": False})
+    assert (changed.quality.annotations_per_task, changed.annotation.allow_skip) == (3, False)
+    assert (settings.quality.annotations_per_task, settings.annotation.allow_skip) == (1, True)
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.quality.annotations_per_task = 3  # type: ignore[misc]

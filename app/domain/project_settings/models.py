@@ -12,9 +12,10 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 
 class Group(BaseModel):
     """A settings tab: unknown keys are refused so a typo never passes silently; so are infinite and
-    NaN numbers, which JSON cannot hold (stored as null, they would fail every later read)."""
+    NaN numbers, which JSON cannot hold (stored as null, they would fail every later read). Frozen:
+    a change is a new object, so one read of the settings can serve every request that sees them."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class General(Group):
