@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.db import direct
 from app.db.models import (
     Annotation,
     Draft,
@@ -453,7 +454,7 @@ async def _pick(
         task: Task | None = await session.scalar(query, {**params, "refused": refused})
         if task is None:
             return None
-        if await session.scalar(claim, {**params, "task": task.id, "overlap": task.overlap}):
+        if await direct.scalar(session, claim, {**params, "task": task.id, "overlap": task.overlap}):
             return task
         refused.append(task.id)
     return None
@@ -668,7 +669,7 @@ RELEASE = (
 
 async def release(session: AsyncSession, task_id: int, user_id: int) -> datetime | None:
     """Drop the user's reservation of the task; when it ran until, None if they held none."""
-    expires_at: datetime | None = await session.scalar(RELEASE, {"task": task_id, "user": user_id})
+    expires_at: datetime | None = await direct.scalar(session, RELEASE, {"task": task_id, "user": user_id})
     return expires_at
 
 

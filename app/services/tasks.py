@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.db import direct
 from app.db.base import utcnow
 from app.db.bulk import among
 from app.db.json_value import json_value
@@ -416,8 +417,12 @@ def _task_state_statement(skip_queue: SkipQueue) -> Any:
         TASKS.update()
         .where(TASKS.c.id == counts.c.task_id)
         .values(state)
-        .returning(*(TASKS.c[name] for name in state))
+        .returning(*(TASKS.c[name] for name in TASK_STATE))
     )
+
+
+# The columns `_task_state_statement` sets, in the order it returns them.
+TASK_STATE = ("total_annotations", "cancelled_annotations", "is_labeled", "completed_at", "updated_at")
 
 
 async def refresh_task_state(
@@ -425,6 +430,7 @@ async def refresh_task_state(
 ) -> None:
     """Recount a locked task's annotations and recompute whether it is labeled (completed `now`)."""
     params = {"task_id": task.id, "now": now or utcnow()}
-    state = await session.execute(_task_state_statement(skip_queue), params)
-    for name, value in state.one()._mapping.items():
+    state = await direct.first(session, _task_state_statement(skip_queue), params)
+    assert state is not None  # the task is locked: it is there
+    for name, value in zip(TASK_STATE, state, strict=True):
         set_committed_value(task, name, value)

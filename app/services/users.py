@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import direct
 from app.db.models import ApiToken, Membership, Organization, User
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.domain.roles import Actor, Role
@@ -122,10 +123,12 @@ BY_ID = _principal_statement(User.id == bindparam("user_id"))
 
 
 async def _principal(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Principal | None:
-    row = (await session.execute(statement, params)).first()
-    if row is None or not row.is_active:
+    row = await direct.first(session, statement, params, alone=True)
+    if row is None:
         return None
-    user_id, _, organization_id, role = row
+    user_id, is_active, organization_id, role = row
+    if not is_active:
+        return None
     actor = None if organization_id is None else Actor(user_id, organization_id, Role(role))
     return Principal(user_id, actor)
 
