@@ -51,7 +51,7 @@ def config_of(project: Project) -> LabelConfig:
 
 def settings_of(project: Project) -> ProjectSettings:
     """The project's settings: the General columns plus the stored JSON, validated once per distinct
-    value (validating them is a fifth of a label stream call's own work)."""
+    value (validating them on every label stream call and submit cost 3 to 7% of its server CPU)."""
     general = tuple(getattr(project, name) for name in GENERAL_COLUMNS)
     return _settings(orjson.dumps(project.settings), general)
 
