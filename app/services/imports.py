@@ -7,7 +7,7 @@ resumes where it stopped and never writes a row twice.
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -214,12 +214,25 @@ class ImportResult:
 
 
 async def import_tasks(
-    session: AsyncSession, actor: Actor, project_id: int, items: list[TaskItem]
+    session: AsyncSession,
+    actor: Actor,
+    project_id: int,
+    items: list[TaskItem],
+    files: Sequence[tuple[str, int]] = (),
 ) -> ImportResult:
-    """Validate every item first, then write them all in this transaction."""
+    """Validate every item first, then write them all in this transaction. `files`: the uploaded
+    files the items came from, in order, with how many each gave: an error names its file and the
+    task's number in it."""
     started = time.perf_counter()
     project = await get_managed_project(session, actor, project_id)
-    check_items(config_of(project), items)
+    config = config_of(project)
+    start = 0
+    for name, count in files or [("", len(items))]:
+        try:
+            check_items(config, items[start : start + count])
+        except Invalid as exc:
+            raise Invalid(f"{name}: {exc.message}", field=exc.field) if name else exc from None
+        start += count
     written = await write_tasks(session, project.id, actor.user_id, items)
     return ImportResult(
         written.task_ids,

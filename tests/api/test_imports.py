@@ -326,3 +326,18 @@ async def test_half_a_surrogate_pair_is_refused_and_a_whole_one_kept(team):
     assert response.status_code == 201
     page = (await team.client.get(f"/api/tasks?project={pid}", headers=team.headers())).json()
     assert [t["data"] for t in page["tasks"]] == [{"review_text": "\U0001f600"}]
+
+
+async def test_an_invalid_task_among_several_files_is_named_by_its_file_and_its_number_there(team):
+    pid = await project_id(team)
+    response = await team.client.post(
+        f"/api/projects/{pid}/import",
+        files=[
+            ("file", ("first.csv", b"review_text\na\nb\n")),
+            ("file", ("second.json", b'[{"review_text": "c"}, {"other": "d"}]')),
+        ],
+        headers=team.headers(),
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("second.json: task 2: task data lacks 'review_text'")
+    assert await count_tasks(team, pid) == 0

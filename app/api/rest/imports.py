@@ -4,6 +4,7 @@ downloaded through the outbound guard and then treated like an upload of that fi
 
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
@@ -94,13 +95,16 @@ async def _import_files(
         return await _as_job(request, session, actor, project_id, path, name)
     key = imports.upload_text_key(config_of(await get_project(session, actor, project_id)))
     items: list[TaskItem] = []
+    sources: list[tuple[str, int]] = []
     for upload in files:
         name = upload.filename or "upload.json"
         try:
-            items += iter_items(upload.file, name, key)
+            read = list(iter_items(upload.file, name, key))
         except Invalid as exc:  # name the file the line is in
             raise Invalid(f"{name}: {exc.message}", field=exc.field) if len(files) > 1 else exc from None
-    return await _import_now(request, session, actor, project_id, items)
+        items += read
+        sources.append((name, len(read)))
+    return await _import_now(request, session, actor, project_id, items, sources if len(files) > 1 else ())
 
 
 async def _import_url(
@@ -129,9 +133,14 @@ async def _import_url(
 
 
 async def _import_now(
-    request: Request, session: Session, actor: CurrentActor, project_id: Id, items: list[TaskItem]
+    request: Request,
+    session: Session,
+    actor: CurrentActor,
+    project_id: Id,
+    items: list[TaskItem],
+    files: Sequence[tuple[str, int]] = (),
 ) -> Response:
-    result = await imports.import_tasks(session, actor, project_id, items)
+    result = await imports.import_tasks(session, actor, project_id, items, files)
     shape = {
         "task_count": len(result.task_ids),
         "annotation_count": result.annotation_count,
