@@ -279,15 +279,28 @@ async def test_a_file_starting_with_a_utf8_byte_order_mark_is_read_as_without(te
     assert [t["data"] for t in page["tasks"]] == [{"review_text": "bom"}]
 
 
-async def test_a_bad_file_among_several_is_named(team):
+@pytest.mark.parametrize(
+    ("second", "detail"),
+    [
+        (("bad.csv", b"review_text\nb,c\n"), "bad.csv: line 2: 2 fields where the header has 1"),
+        (
+            ("second.json", b'[{"review_text": "c"}, {"other": "d"}]'),
+            "second.json: task 2: task data lacks 'review_text'",
+        ),
+    ],
+    ids=["unreadable", "invalid task"],
+)
+async def test_a_bad_file_among_several_is_named_and_so_is_the_task_s_number_in_it(team, second, detail):
+    """A line that cannot be read, or a task that fails validation, is named by its file and its
+    place in that file, not counted across the files."""
     pid = await project_id(team)
     response = await team.client.post(
         f"/api/projects/{pid}/import",
-        files=[("file", ("good.csv", b"review_text\na\n")), ("file", ("bad.csv", b"review_text\nb,c\n"))],
+        files=[("file", ("first.csv", b"review_text\na\nb\n")), ("file", second)],
         headers=team.headers(),
     )
     assert response.status_code == 400
-    assert response.json()["detail"] == "bad.csv: line 2: 2 fields where the header has 1"
+    assert response.json()["detail"].startswith(detail)
     assert await count_tasks(team, pid) == 0
 
 
@@ -326,18 +339,3 @@ async def test_half_a_surrogate_pair_is_refused_and_a_whole_one_kept(team):
     assert response.status_code == 201
     page = (await team.client.get(f"/api/tasks?project={pid}", headers=team.headers())).json()
     assert [t["data"] for t in page["tasks"]] == [{"review_text": "\U0001f600"}]
-
-
-async def test_an_invalid_task_among_several_files_is_named_by_its_file_and_its_number_there(team):
-    pid = await project_id(team)
-    response = await team.client.post(
-        f"/api/projects/{pid}/import",
-        files=[
-            ("file", ("first.csv", b"review_text\na\nb\n")),
-            ("file", ("second.json", b'[{"review_text": "c"}, {"other": "d"}]')),
-        ],
-        headers=team.headers(),
-    )
-    assert response.status_code == 400
-    assert response.json()["detail"].startswith("second.json: task 2: task data lacks 'review_text'")
-    assert await count_tasks(team, pid) == 0

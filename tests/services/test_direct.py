@@ -80,8 +80,7 @@ async def test_a_value_the_driver_cannot_take_fails_as_through_sqlalchemy(sessio
 async def test_a_statement_the_database_refuses_raises_its_error(engine, session):
     if engine.dialect.name != "postgresql":
         pytest.skip("on SQLite every statement runs through SQLAlchemy")
-    await _task(session)
-    await session.flush()  # the transaction is open: the statement runs on the driver
+    await _task(session)  # opens the transaction: the statement runs on the driver
     with pytest.raises(asyncpg.PostgresError) as raised:
         await direct.rows(session, DIVIDE, {"by": 0})
     assert raised.value.sqlstate == "22012"

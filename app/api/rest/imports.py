@@ -98,12 +98,12 @@ async def _import_files(
     sources: list[tuple[str, int]] = []
     for upload in files:
         name = upload.filename or "upload.json"
+        before = len(items)
         try:
-            read = list(iter_items(upload.file, name, key))
+            items += iter_items(upload.file, name, key)
         except Invalid as exc:  # name the file the line is in
             raise Invalid(f"{name}: {exc.message}", field=exc.field) if len(files) > 1 else exc from None
-        items += read
-        sources.append((name, len(read)))
+        sources.append((name, len(items) - before))
     return await _import_now(request, session, actor, project_id, items, sources if len(files) > 1 else ())
 
 
