@@ -4,9 +4,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import direct
 from app.db.base import utcnow
 from app.db.models import Annotation, Membership, Project
 from app.domain.errors import Conflict, Invalid, NotFound
@@ -33,9 +34,25 @@ def _result_of(project: Project, payload: Mapping[str, Any], *, cancelled: bool)
 
 
 # A submit writes its annotation through the table: the ORM's flush of one new row costs as much again
-# as the statement. What it returns is a copy of the written row, outside the session.
+# as the statement. Every column is given (so no default is computed at execution and the statement
+# can run on the driver); what it returns is a copy of the written row, outside the session.
 ANNOTATIONS = cast(Table, Annotation.__table__)
-INSERT = ANNOTATIONS.insert().returning(*ANNOTATIONS.c)
+INSERT = (
+    ANNOTATIONS.insert()
+    .values({c.key: bindparam(c.key, type_=c.type) for c in ANNOTATIONS.c if c.key != "id"})
+    .returning(*ANNOTATIONS.c)
+)
+# What a submit leaves as the columns' defaults or empty
+UNSET: dict[str, Any] = {
+    "updated_by_id": None,
+    "prediction": {},
+    "parent_prediction_id": None,
+    "parent_annotation_id": None,
+    "unique_id": None,
+    "import_id": None,
+    "bulk_created": False,
+    "draft_created_at": None,
+}
 
 
 async def create_annotation(
@@ -84,9 +101,11 @@ async def create_annotation(
             )
     if ground_truth:
         await _clear_ground_truth(session, task.id)
-    row = await session.execute(
+    row = await direct.first(
+        session,
         INSERT,
         {
+            **UNSET,
             "task_id": task.id,
             "project_id": task.project_id,
             "completed_by_id": await _completed_by(session, actor, payload),
@@ -101,7 +120,8 @@ async def create_annotation(
             "updated_at": now,
         },
     )
-    annotation = Annotation(**row.one()._mapping)
+    assert row is not None
+    annotation = Annotation(**dict(zip(ANNOTATIONS.c.keys(), row, strict=True)))
     if drafted:
         await drafts.consume_drafts(session, task.id, actor.user_id)
     was_labeled = task.is_labeled

@@ -306,18 +306,27 @@ def _skipped(form: Form) -> Any:
     )
 
 
-def _picking(query: Any) -> Any:
-    """The first candidate nobody else has locked, locked; REFUSED are those found full under the lock."""
-    return (
-        query.where(Task.id.not_in(REFUSED))
+@dataclass(frozen=True)
+class Picking:
+    """A queue's pick: the first candidate nobody else has locked, locked; `again` passes over REFUSED,
+    those found full under the lock. That is rare, and a statement of its own: a list of values is
+    written into the SQL at each execution, which keeps a statement off the driver's direct way."""
+
+    first: Any
+    again: Any
+
+
+def _picking(query: Any) -> Picking:
+    query = (
+        query.with_only_columns(*direct.columns_of(Task))
         .limit(ONE)
         .with_for_update(of=Task, skip_locked=True)
-        .execution_options(populate_existing=True)
     )
+    return Picking(query, query.where(Task.id.not_in(REFUSED)))
 
 
 @cache
-def _queues(form: Form, drafted: bool) -> tuple[tuple[Any, str], ...]:
+def _queues(form: Form, drafted: bool) -> tuple[tuple[Picking, str], ...]:
     """A fresh task with USER's draft first (they resume it), then the fresh queue in the stream's
     order, then (requeue to me) USER's skipped tasks, oldest skip first."""
     fresh = _fresh(form)
@@ -340,13 +349,21 @@ class _Caller:
     has_drafts: bool
 
 
+MEMBER = cast(Table, ProjectMember.__table__).alias("member")  # apart from the one `visible_to` correlates
+CALLER = (Project, ProjectMember, TaskReservation)
+
+
 @cache
 def _caller_statement(manages: bool) -> Any:
-    member = aliased(ProjectMember)  # apart from the one `visible_to` correlates
     drafts = exists().where(Draft.project_id == PROJECT, Draft.user_id == USER)
+    columns = (
+        *direct.columns_of(Project),
+        *direct.columns_of(ProjectMember, MEMBER),
+        *direct.columns_of(TaskReservation),
+    )
     return (
-        select(Project, member, TaskReservation, drafts)
-        .outerjoin(member, and_(member.project_id == Project.id, member.user_id == USER))
+        select(*columns, drafts)
+        .outerjoin(MEMBER, and_(MEMBER.c.project_id == Project.id, MEMBER.c.user_id == USER))
         .outerjoin(
             TaskReservation, and_(TaskReservation.project_id == Project.id, TaskReservation.user_id == USER)
         )
@@ -358,10 +375,10 @@ async def _caller(session: AsyncSession, actor: Actor, project_id: int) -> _Call
     """The project the actor may see, their membership, reservation and whether they keep drafts:
     one query, since most calls need nothing more before the pick."""
     params = {"project": project_id, "user": actor.user_id, "organization_id": actor.organization_id}
-    row = (await session.execute(_caller_statement(actor.manages), params)).first()
-    if row is None:
+    found = await direct.objects(session, _caller_statement(actor.manages), params, CALLER)
+    if not found:
         raise NotFound("Not found.")
-    return _Caller(*row)
+    return _Caller(*found[0])
 
 
 async def _onboarding(
@@ -429,8 +446,8 @@ async def next_task(session: AsyncSession, actor: Actor, project_id: int, now: d
         if resumed is not None:
             await session.execute(MOVE, {**params, "task": resumed.id, "reservation_id": own.id})
             return Served(resumed, "reservation", drafted)
-    for query, reason in _queues(form, bool(drafted)):
-        picked = await _pick(session, query, settings, params)
+    for picking, reason in _queues(form, bool(drafted)):
+        picked = await _pick(session, picking, settings, params)
         if picked is not None:
             return Served(picked, reason, drafted)
     return Served(None, "There are no more tasks for you in this project.")
@@ -443,7 +460,7 @@ UNWORKED_TASK = select(Task).where(Task.id == TASK, _unworked(Task.id))
 
 
 async def _pick(
-    session: AsyncSession, query: Any, settings: ProjectSettings, params: dict[str, Any]
+    session: AsyncSession, picking: Picking, settings: ProjectSettings, params: dict[str, Any]
 ) -> Task | None:
     """Lock the first candidate nobody else holds and reserve it if it still has room under the lock."""
     claim = _claim_statement(
@@ -451,9 +468,11 @@ async def _pick(
     )
     refused: list[int] = []
     for _ in range(PICK_ATTEMPTS):
-        task: Task | None = await session.scalar(query, {**params, "refused": refused})
-        if task is None:
+        statement = picking.again if refused else picking.first
+        found = await direct.objects(session, statement, {**params, "refused": refused}, (Task,))
+        if not found:
             return None
+        task: Task = found[0][0]
         if await direct.scalar(session, claim, {**params, "task": task.id, "overlap": task.overlap}):
             return task
         refused.append(task.id)

@@ -52,7 +52,7 @@ async def get_task(session: AsyncSession, actor: Actor, task_id: int, *, for_upd
 @cache
 def _task_and_project_statement(manages: bool, for_update: bool, drafted: bool = False) -> Any:
     user: Any = bindparam("user_id")
-    columns: list[Any] = [Task, Project]
+    columns: list[Any] = [*direct.columns_of(Task), *direct.columns_of(Project)]
     if drafted:
         columns.append(exists().where(Draft.task_id == Task.id, Draft.user_id == user))
     query = (
@@ -73,10 +73,10 @@ async def _task_row(
     prebuilt query; a task in a project the actor may not see is a 404."""
     params = {"task_id": task_id, "organization_id": actor.organization_id, "user_id": actor.user_id}
     statement = _task_and_project_statement(actor.manages, for_update, drafted)
-    row = (await session.execute(statement, params)).first()
-    if row is None:
+    found = await direct.objects(session, statement, params, (Task, Project))
+    if not found:
         raise NotFound("Not found.")
-    return row
+    return found[0]
 
 
 async def task_to_annotate(session: AsyncSession, actor: Actor, task_id: int) -> tuple[Task, Project, bool]:

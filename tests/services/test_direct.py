@@ -2,14 +2,16 @@
 a value the database refuses with its error, a lost connection as lost."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import Integer, bindparam, func, literal_column, select, update
+from sqlalchemy import Float, Integer, bindparam, cast, event, func, inspect, literal_column, select
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from app.db import direct
-from app.db.models import Task
+from app.db.engine import make_sessionmaker
+from app.db.models import Draft, Project, Task
 from app.domain.task_import import TaskItem
 from app.services import imports
 from tests.factories import make_actor, make_project
@@ -17,10 +19,17 @@ from tests.factories import make_actor, make_project
 pytestmark = pytest.mark.core
 
 TASK = bindparam("task")
-READ = select(Task.id, Task.data, Task.meta, Task.is_labeled, Task.created_at, Task.completed_at).where(
-    Task.id == TASK
-)
+READ = select(
+    Task.id,
+    Task.data,
+    Task.meta,
+    Task.is_labeled,
+    Task.created_at,
+    Task.completed_at,
+    cast(Task.id, Float).label("f"),
+).where(Task.id == TASK)
 DIVIDE = select(literal_column("1") / bindparam("by", type_=Integer))
+TASK_COLUMNS = [prop.key for prop in inspect(Task).column_attrs]
 TASKS = Task.__table__.c
 STAMP = (
     Task.__table__.update()
@@ -58,13 +67,84 @@ async def test_values_go_through_the_columns_types(session):
         await direct.scalar(session, STAMP, {"task": task_id, "at": datetime(2026, 1, 2)})
 
 
-async def test_a_statement_whose_values_are_made_at_execution_is_refused(engine, session):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("on SQLite every statement runs through SQLAlchemy")
-    await _task(session)
-    stamped = update(Task).where(Task.id == TASK).values(completed_at=None)  # and `updated_at` by default
-    with pytest.raises(ValueError, match="made at execution"):
-        await direct.rows(session, stamped, {"task": 1})
+async def test_a_statement_whose_sql_is_made_at_execution_runs_through_sqlalchemy(engine, session):
+    task_id = await _task(session)
+    among = select(Task.id).where(Task.id.in_(bindparam("ids", expanding=True)))
+    assert await direct.rows(session, among, {"ids": [task_id, 0]}) == [(task_id,)]
+    assert await direct.rows(session, among, {"ids": []}) == []
+    if engine.dialect.name == "postgresql":
+        assert direct._PLANS[id(among)] == (among, None)  # known not to run on the driver
+
+
+async def test_the_first_statement_begins_the_transaction_that_commit_and_rollback_end(engine, session):
+    task_id = await _task(session)
+    await session.commit()
+    through_sqlalchemy: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        through_sqlalchemy.append(statement)
+
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await direct.scalar(session, STAMP, {"task": task_id, "at": at}) == at  # the first statement
+        await session.rollback()
+        assert (await _read(session, task_id))[5] is None
+        await direct.scalar(session, STAMP, {"task": task_id, "at": at})
+        await session.commit()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    async with make_sessionmaker(engine)() as other:
+        assert (await _read(other, task_id))[5] == at
+    stamped = [sql for sql in through_sqlalchemy if sql.startswith("UPDATE tasks")]
+    assert len(stamped) == (0 if engine.dialect.name == "postgresql" else 2)  # on the driver itself
+
+
+async def _read(session, task_id: int) -> tuple:
+    return tuple((await session.execute(READ, {"task": task_id})).one())
+
+
+async def test_objects_are_the_sessions_persistent_objects_as_the_orm_loads_them(engine, session):
+    task_id = await _task(session)
+    await session.commit()
+    statement = (
+        select(*direct.columns_of(Task), *direct.columns_of(Project), literal_column("7"))
+        .join(Project, Project.id == Task.project_id)
+        .where(Task.id == TASK)
+    )
+    task, project, seven = (await direct.objects(session, statement, {"task": task_id}, (Task, Project)))[0]
+    assert seven == 7
+    assert inspect(task).persistent
+    assert inspect(project).persistent
+    assert await session.get(Task, task_id) is task  # in the identity map: the ORM gives the same one
+    loaded = {name: getattr(task, name) for name in TASK_COLUMNS}
+    session.expunge_all()
+    orm = await session.get_one(Task, task_id)
+    assert loaded == {name: getattr(orm, name) for name in TASK_COLUMNS}
+    assert project.id == orm.project_id
+
+    orm.meta = {"changed": True}  # a change the next load overwrites, as populate_existing does
+    again, _ = (await direct.objects(session, statement, {"task": task_id}, (Task, Project)))[0][:2]
+    assert again is orm
+    assert again.meta == {"m": 1}
+    assert not session.is_modified(again)
+    again.meta = {"changed": 2}
+    await session.commit()  # a persistent object's change is flushed as an update
+    async with make_sessionmaker(engine)() as other:
+        assert (await other.get_one(Task, task_id)).meta == {"changed": 2}
+
+
+async def test_an_outer_joins_missing_row_is_none(session):
+    task_id = await _task(session)
+    drafts = Draft.__table__
+    statement = (
+        select(*direct.columns_of(Task), *direct.columns_of(Draft))
+        .outerjoin(drafts, drafts.c.task_id == Task.id)
+        .where(Task.id == TASK)
+    )
+    [(task, draft)] = await direct.objects(session, statement, {"task": task_id}, (Task, Draft))
+    assert task.id == task_id
+    assert draft is None
 
 
 async def test_a_value_the_driver_cannot_take_fails_as_through_sqlalchemy(session):

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql
 
 from app.db.base import utcnow
@@ -36,7 +36,11 @@ def test_every_pick_states_its_limit_so_postgresql_can_reuse_one_plan() -> None:
     """A LIMIT sent as a parameter makes PostgreSQL plan for an unknown row count, judge its generic
     plan costlier than a custom one, and plan the pick again at every call."""
     statements = [
-        query for form in _forms() for drafted in (False, True) for query, _ in _queues(form, drafted)
+        query
+        for form in _forms()
+        for drafted in (False, True)
+        for picking, _ in _queues(form, drafted)
+        for query in (picking.first, picking.again)
     ]
     statements += [
         query for flags in itertools.product((False, True), repeat=2) for query, _ in _assigned_picks(*flags)
@@ -75,19 +79,20 @@ async def test_the_pick_reads_only_the_first_open_task_even_on_statistics_from_b
 
     picks: list[tuple[str, Any]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "SKIP LOCKED" in statement:
-            picks.append((statement, parameters))
+    def capture(query: Any) -> None:  # the pick runs on the driver itself: its log sees every statement
+        if "SKIP LOCKED" in query.query:
+            picks.append((query.query, tuple(query.args)))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        async with make_sessionmaker(engine)() as s:
+    async with make_sessionmaker(engine)() as s:
+        driver = (await (await s.connection()).get_raw_connection()).driver_connection
+        driver.add_query_logger(capture)
+        try:
             served = await label_stream.next_task(s, annotator, project.id, utcnow())
             assert served.task is not None
             assert served.task.id == first_open
             await s.rollback()
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+        finally:
+            driver.remove_query_logger(capture)
 
     statement, parameters = picks[0]
     async with engine.connect() as conn:
