@@ -96,7 +96,14 @@ def _refused(exc: Exception) -> bool:
 
 async def _driver(session: AsyncSession, alone: bool) -> tuple[asyncpg.Connection, Dialect] | None:
     """The driver's connection of the session when a statement can run on it: in the session's
-    transaction, begun here if it was not yet, or before it for a read that stands `alone`."""
+    transaction, begun here if it was not yet, or before it for a read that stands `alone`.
+
+    A transaction keeps its connection, so it is looked up once per transaction: each lookup passes
+    through SQLAlchemy's greenlet twice."""
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_KEPT)
+    if kept is not None and kept[0] is transaction and kept[1].is_in_transaction():
+        return kept[1], kept[2]
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
         return None
@@ -104,15 +111,22 @@ async def _driver(session: AsyncSession, alone: bool) -> tuple[asyncpg.Connectio
     driver: asyncpg.Connection | None = raw.driver_connection
     if driver is None:
         return None
-    if alone or driver.is_in_transaction():
-        return driver, connection.dialect
-    try:
-        # SQLAlchemy's adapter begins the transaction on its connection's first statement; this is
-        # that beginning, so its commit and rollback end this transaction as their own
-        await raw.dbapi_connection._start_transaction()  # type: ignore[union-attr]
-    except Exception:
-        return None  # SQLAlchemy's execution meets the same failure and answers as for any statement
-    return (driver, connection.dialect) if driver.is_in_transaction() else None
+    if not driver.is_in_transaction():
+        if alone:
+            return driver, connection.dialect
+        try:
+            # SQLAlchemy's adapter begins the transaction on its connection's first statement; this
+            # is that beginning, so its commit and rollback end this transaction as their own
+            await raw.dbapi_connection._start_transaction()  # type: ignore[union-attr]
+        except Exception:
+            return None  # SQLAlchemy's execution meets the same failure and answers as for any statement
+        if not driver.is_in_transaction():
+            return None
+    session.info[_KEPT] = (session.sync_session.get_transaction(), driver, connection.dialect)
+    return driver, connection.dialect
+
+
+_KEPT = "direct.driver"  # the session's transaction, its driver connection and dialect
 
 
 async def rows(
