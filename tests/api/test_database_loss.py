@@ -10,6 +10,7 @@ async def _drop_server_connections(engine) -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+    await engine.dispose()  # the tests' own pool lost its connections too; only the app's is under test
 
 
 async def test_lost_database_connections_answer_503_to_retry_and_the_pool_recovers(client, team, engine):
