@@ -2,10 +2,11 @@
 
 import itertools
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.dialects import postgresql
 
 from app.db.base import utcnow
@@ -14,8 +15,9 @@ from app.db.models import Task
 from app.domain.roles import Role
 from app.domain.task_import import TaskItem
 from app.domain.task_state import SkipQueue
-from app.services import imports, label_stream, members
+from app.services import annotations, imports, label_stream, members
 from app.services.label_stream import Form, _assigned_picks, _caller_statement, _queues
+from app.services.projects import settings_of
 from tests.factories import make_actor, make_project
 
 
@@ -108,3 +110,29 @@ def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", []):
         yield from _nodes(child)
+
+
+async def test_a_candidate_found_full_under_its_lock_is_passed_over_for_the_next(session):
+    """The pick's snapshot can be older than the claim's (another annotator filled the task meanwhile):
+    the claim refuses it, and the pick runs again without it. Here the candidates ignore room, so the
+    first one is full for certain."""
+    owner, _ = await make_actor(session, Role.OWNER)
+    project = await make_project(session, owner, maximum_annotations=1)
+    imported = await imports.import_tasks(
+        session, owner, project.id, [TaskItem({"review_text": str(i)}) for i in range(3)]
+    )
+    full, first_open = imported.task_ids[:2]
+    await annotations.create_annotation(session, owner, full, {"result": []}, cancelled=False)
+    annotator, _ = await make_actor(session, Role.ANNOTATOR, organization_id=owner.organization_id)
+    await members.add_member(session, owner, project.id, annotator.user_id)
+    await session.commit()
+
+    now = utcnow()
+    settings = settings_of(project)
+    params = label_stream._params(project.id, annotator.user_id, now, settings)
+    params["expires_at"] = now + timedelta(minutes=5)
+    every_task = label_stream._picking(select(Task).where(Task.project_id == project.id).order_by(Task.id))
+    picked = await label_stream._pick(session, every_task, settings, params)
+    assert picked is not None
+    assert picked.id == first_open
+    assert inspect(picked).persistent
