@@ -20,8 +20,11 @@ import httpx
 from sqlalchemy import func, select
 
 from app import __version__
-from app.db.engine import make_engine
-from app.db.models import Annotation, ApiToken, Task
+from app.db.base import utcnow
+from app.db.engine import make_engine, make_sessionmaker
+from app.db.models import Annotation, ApiToken, Project, Task
+from app.services import label_stream
+from app.services.projects import settings_of
 from bench.common import Server, commit, cpu_seconds, fresh_database, percentiles, server
 from bench.lean_http import LeanClient
 
@@ -115,6 +118,24 @@ async def violations(database_url: str, project: int) -> dict[str, int]:
     return {"overlap_violations": over or 0, "duplicate_user_task_pairs": duplicates or 0}
 
 
+async def pick_plan(database_url: str, project: int, user_id: int) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the pick the stream would run next for the user, with the values
+    the server would bind (rolled back: it locks a task)."""
+    engine = make_engine(database_url)
+    async with make_sessionmaker(engine)() as session:
+        settings = settings_of(await session.get_one(Project, project))
+        pick = label_stream._queues(label_stream.Form.of(settings), False)[0][0].first
+        compiled = pick.compile(dialect=engine.dialect)
+        values = compiled.construct_params(label_stream._params(project, user_id, utcnow(), settings))
+        arguments = tuple(values[name] for name in compiled.positiontup)
+        connection = await session.connection()
+        plan = await connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}", arguments)
+        lines = [str(line) for line in plan.scalars()]
+        await session.rollback()
+    await engine.dispose()
+    return lines
+
+
 def run_mode(
     quorum: Server, tokens: list[str], project: int, mode: str, seconds: float, rate: float, warmup: float
 ) -> dict[str, Any]:
@@ -175,6 +196,7 @@ def main() -> None:
             run_mode(quorum, tokens, project, mode, args.seconds, args.rate, args.warmup) for mode in modes
         ]
         checked = asyncio.run(violations(url, project))
+        plan = asyncio.run(pick_plan(url, project, user_ids[-1])) if args.db == "postgres" else []
     print(
         json.dumps(
             {
@@ -187,6 +209,7 @@ def main() -> None:
                 "server_workers": args.workers,
                 "runs": runs,
                 **checked,
+                "pick_plan": plan,
             },
             indent=2,
         )

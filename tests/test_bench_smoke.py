@@ -28,6 +28,7 @@ def test_label_stream_benchmark_runs_and_finds_no_violations():
     assert [run["mode"] for run in figures["runs"]] == ["saturation", "paced"]
     assert figures["runs"][0]["submissions"] > 0
     assert (figures["overlap_violations"], figures["duplicate_user_task_pairs"]) == (0, 0)
+    assert any("LockRows" in line for line in figures["pick_plan"])  # the pick as the server runs it
 
 
 def test_import_export_benchmark_runs():
