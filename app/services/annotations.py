@@ -34,25 +34,27 @@ def _result_of(project: Project, payload: Mapping[str, Any], *, cancelled: bool)
 
 
 # A submit writes its annotation through the table: the ORM's flush of one new row costs as much again
-# as the statement. Every column is given (so no default is computed at execution and the statement
-# can run on the driver); what it returns is a copy of the written row, outside the session.
+# as the statement. Every column is given a value (so no default is computed at execution and the
+# statement can run on the driver); what it returns is a copy of the written row, outside the session.
 ANNOTATIONS = cast(Table, Annotation.__table__)
+WRITTEN = [c for c in ANNOTATIONS.c if not c.primary_key and c.server_default is None]
 INSERT = (
     ANNOTATIONS.insert()
-    .values({c.key: bindparam(c.key, type_=c.type) for c in ANNOTATIONS.c if c.key != "id"})
+    .values({c.key: bindparam(c.key, type_=c.type) for c in WRITTEN})
     .returning(*ANNOTATIONS.c)
 )
-# What a submit leaves as the columns' defaults or empty
-UNSET: dict[str, Any] = {
-    "updated_by_id": None,
-    "prediction": {},
-    "parent_prediction_id": None,
-    "parent_annotation_id": None,
-    "unique_id": None,
-    "import_id": None,
-    "bulk_created": False,
-    "draft_created_at": None,
-}
+
+
+def _row(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values given, and each other column as an INSERT that leaves it out writes it: its
+    default, else NULL."""
+    return {c.key: values[c.key] if c.key in values else _default(cast(Any, c.default)) for c in WRITTEN}
+
+
+def _default(default: Any) -> Any:
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
 
 
 async def create_annotation(
@@ -104,21 +106,22 @@ async def create_annotation(
     row = await direct.first(
         session,
         INSERT,
-        {
-            **UNSET,
-            "task_id": task.id,
-            "project_id": task.project_id,
-            "completed_by_id": await _completed_by(session, actor, payload),
-            "result": result,
-            "was_cancelled": cancelled,
-            "ground_truth": ground_truth,
-            "lead_time": _lead_time(payload),
-            "client_key": None if client_key is None else str(client_key),
-            "last_action": "skipped" if cancelled else "submitted",
-            # the stream orders skipped tasks by when they were skipped: on the same clock as the rest
-            "created_at": now,
-            "updated_at": now,
-        },
+        _row(
+            {
+                "task_id": task.id,
+                "project_id": task.project_id,
+                "completed_by_id": await _completed_by(session, actor, payload),
+                "result": result,
+                "was_cancelled": cancelled,
+                "ground_truth": ground_truth,
+                "lead_time": _lead_time(payload),
+                "client_key": None if client_key is None else str(client_key),
+                "last_action": "skipped" if cancelled else "submitted",
+                # the stream orders skipped tasks by when they were skipped: on the same clock as the rest
+                "created_at": now,
+                "updated_at": now,
+            }
+        ),
     )
     assert row is not None
     annotation = Annotation(**dict(zip(ANNOTATIONS.c.keys(), row, strict=True)))

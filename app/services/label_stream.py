@@ -467,9 +467,10 @@ async def _pick(
         settings.effective_skip_queue(), settings.quality.evaluation.enabled, session.get_bind().dialect.name
     )
     refused: list[int] = []
+    params = {**params, "refused": refused}
     for _ in range(PICK_ATTEMPTS):
         statement = picking.again if refused else picking.first
-        found = await direct.objects(session, statement, {**params, "refused": refused}, (Task,))
+        found = await direct.objects(session, statement, params, (Task,))
         if not found:
             return None
         task: Task = found[0][0]

@@ -417,12 +417,8 @@ def _task_state_statement(skip_queue: SkipQueue) -> Any:
         TASKS.update()
         .where(TASKS.c.id == counts.c.task_id)
         .values(state)
-        .returning(*(TASKS.c[name] for name in TASK_STATE))
+        .returning(*(TASKS.c[name] for name in state))
     )
-
-
-# The columns `_task_state_statement` sets, in the order it returns them.
-TASK_STATE = ("total_annotations", "cancelled_annotations", "is_labeled", "completed_at", "updated_at")
 
 
 async def refresh_task_state(
@@ -430,7 +426,8 @@ async def refresh_task_state(
 ) -> None:
     """Recount a locked task's annotations and recompute whether it is labeled (completed `now`)."""
     params = {"task_id": task.id, "now": now or utcnow()}
-    state = await direct.first(session, _task_state_statement(skip_queue), params)
+    statement = _task_state_statement(skip_queue)
+    state = await direct.first(session, statement, params)
     assert state is not None  # the task is locked: it is there
-    for name, value in zip(TASK_STATE, state, strict=True):
-        set_committed_value(task, name, value)
+    for column, value in zip(statement.exported_columns, state, strict=True):
+        set_committed_value(task, column.key, value)

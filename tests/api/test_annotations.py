@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.db.engine import make_sessionmaker
+from app.db.models import Annotation
 from app.domain.roles import Role
 from tests.api.test_tasks import CHOICE, project_with_tasks
 
@@ -165,3 +167,22 @@ async def test_a_manager_records_an_annotation_for_a_member_of_the_organization_
         headers=team.headers(Role.ANNOTATOR),
     )
     assert by_annotator.json()["completed_by"] == annotator
+
+
+async def test_a_submit_leaves_the_columns_it_does_not_set_as_the_models_defaults(team, engine):
+    _, ids = await project_with_tasks(team, 2)
+    created = await team.client.post(
+        f"/api/tasks/{ids[0]}/annotations/", json={"result": CHOICE}, headers=team.headers()
+    )
+    assert created.status_code == 201
+    async with make_sessionmaker(engine)() as session:
+        submitted = await session.get_one(Annotation, created.json()["id"])
+        through_orm = Annotation(task_id=ids[1], project_id=submitted.project_id)
+        session.add(through_orm)
+        await session.flush()  # the ORM writes the model's defaults
+        unset = [c.key for c in Annotation.__table__.c if c.key not in SET_BY_SUBMIT]
+        assert {k: getattr(submitted, k) for k in unset} == {k: getattr(through_orm, k) for k in unset}
+        await session.rollback()
+
+
+SET_BY_SUBMIT = {"id", "task_id", "completed_by_id", "result", "last_action", "created_at", "updated_at"}
