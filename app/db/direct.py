@@ -27,22 +27,30 @@ from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable, 
 Processor = Callable[[Any], Any] | None
 
 
+_REQUIRED = object()  # a bind built without a value: the caller must give one
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """A statement compiled for the driver: its SQL, how to turn named values into positional
-    arguments, and how to turn the columns it returns into Python values."""
+    """A statement compiled for the driver: its SQL, where each positional value comes from, and how
+    to turn the columns it returns into Python values."""
 
     compiled: SQLCompiler
-    names: tuple[str, ...]
+    sources: tuple[tuple[str, str, Any], ...]  # each bind's key, name, and value when not given
     binds: tuple[Processor, ...]
     results: tuple[Processor, ...]
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        values = self.compiled.construct_params(dict(params))
-        return [
-            values[name] if process is None else process(values[name])
-            for name, process in zip(self.names, self.binds, strict=True)
-        ]
+        """The values in order, each by its bind's key (or name) in `params`, else the value the
+        bind was built with, as SQLAlchemy's `construct_params` takes them (which costs as much as
+        the rest of the statement's Python here)."""
+        values = []
+        for (key, name, built), process in zip(self.sources, self.binds, strict=True):
+            value = params[key] if key in params else params.get(name, built)
+            if value is _REQUIRED:
+                raise KeyError(key)  # SQLAlchemy's execution says which value is missing
+            values.append(value if process is None else process(value))
+        return values
 
     def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
         return tuple(
@@ -57,26 +65,39 @@ _PLANS: dict[int, tuple[Executable, _Plan | None]] = {}
 async def _plan(statement: Executable, dialect: Dialect, driver: asyncpg.Connection) -> _Plan | None:
     """The statement's plan, made on first use (statements here are built once, so kept by identity);
     None for one whose SQL or values are made at each execution (a list expanded, a default
-    computed): SQLAlchemy runs that one. Some result processors depend on the type the database
-    returns (a float column may come as a numeric), so the statement is prepared once to learn it."""
+    computed, a value computed by a function) or whose values SQLAlchemy renames: SQLAlchemy runs
+    that one. Some result processors depend on the type the database returns (a float column may
+    come as a numeric), so the statement is prepared once to learn it."""
     found = _PLANS.get(id(statement))
     if found is not None and found[0] is statement:
         return found[1]
     compiled = cast(ClauseElement, statement).compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
-    if compiled.post_compile_params or compiled.insert_prefetch or compiled.update_prefetch:
-        _PLANS[id(statement)] = (statement, None)
-        return None
     assert compiled.positiontup is not None
     names = tuple(compiled.positiontup)
-    binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    binds = tuple(compiled.binds[name] for name in names)
+    if (
+        compiled.post_compile_params
+        or compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.escaped_bind_names
+        or compiled._collected_params
+        or any(bind.callable for bind in binds)
+    ):
+        _PLANS[id(statement)] = (statement, None)
+        return None
+    sources = tuple(
+        (bind.key, name, _REQUIRED if bind.required else bind.value)
+        for name, bind in zip(names, binds, strict=True)
+    )
+    processors = tuple(bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds)
     returned = (await driver.prepare(compiled.string)).get_attributes()
     columns = getattr(statement, "exported_columns", ())
     results = tuple(
         c.type.dialect_impl(dialect).result_processor(dialect, attribute.type.oid)
         for c, attribute in zip(columns, returned, strict=True)
     )
-    plan = _Plan(compiled, names, binds, results)
+    plan = _Plan(compiled, sources, processors, results)
     _PLANS[id(statement)] = (statement, plan)
     return plan
 

@@ -67,6 +67,31 @@ async def test_values_go_through_the_columns_types(session):
         await direct.scalar(session, STAMP, {"task": task_id, "at": datetime(2026, 1, 2)})
 
 
+async def test_each_value_is_the_one_given_else_the_one_the_statement_was_built_with(engine, session):
+    task_id = await _task(session)
+    built_with = select(Task.id, bindparam("label", "built"), literal_column("1") + 1).where(
+        Task.id == TASK, Task.data["n"].as_string() != "0"
+    )
+    expected = [tuple(row) for row in await session.execute(built_with, {"task": task_id})]
+    assert expected == [(task_id, "built", 2)]
+    through_sqlalchemy: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        through_sqlalchemy.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await direct.rows(session, built_with, {"task": task_id}) == expected
+        given = await direct.rows(session, built_with, {"task": task_id, "label": "given"})
+        assert given == [(task_id, "given", 2)]
+        direct_only = not through_sqlalchemy
+        with pytest.raises(StatementError, match="A value is required for bind parameter 'task'"):
+            await direct.rows(session, built_with, {})
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert direct_only == (engine.dialect.name == "postgresql")  # on the driver itself
+
+
 async def test_a_statement_whose_sql_is_made_at_execution_runs_through_sqlalchemy(engine, session):
     task_id = await _task(session)
     among = select(Task.id).where(Task.id.in_(bindparam("ids", expanding=True)))
