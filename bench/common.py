@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -74,6 +75,21 @@ def _postgres_cpu_seconds() -> float:
 def cpu_seconds(pid: int) -> dict[str, float]:
     """CPU time used so far by the server (a process and its workers) and by PostgreSQL."""
     return {"server": sum(_cpu_seconds(p) for p in _family(pid)), "postgres": _postgres_cpu_seconds()}
+
+
+def machine() -> dict[str, Any]:
+    """This machine's cores and how fast it runs Python now: the milliseconds of the fastest of
+    three runs of a fixed loop (two million additions). A shared machine's speed drifts by several
+    times from day to day, and a run's figures scale with it."""
+    return {"cores": os.cpu_count(), "python_loop_ms": round(min(_loop_seconds() for _ in range(3)) * 1000)}
+
+
+def _loop_seconds() -> float:
+    started = time.perf_counter()
+    total = 0
+    for step in range(2_000_000):
+        total += step
+    return time.perf_counter() - started
 
 
 def commit() -> str:

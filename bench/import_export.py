@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from app import __version__
-from bench.common import commit, fresh_database, percentiles, rss_mb, server
+from bench.common import commit, fresh_database, machine, percentiles, rss_mb, server
 
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
@@ -163,6 +163,7 @@ def main() -> None:
                 "benchmark": "import_export",
                 "version": __version__,
                 "commit": commit(),
+                "machine": machine(),
                 "database": args.db,
                 "tasks": args.tasks,
                 "import_json_batches_of_1000": import_batches(http, project, args.tasks),

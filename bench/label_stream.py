@@ -25,7 +25,7 @@ from app.db.engine import make_engine, make_sessionmaker
 from app.db.models import Annotation, ApiToken, Project, Task
 from app.services import label_stream
 from app.services.projects import settings_of
-from bench.common import Server, commit, cpu_seconds, fresh_database, percentiles, server
+from bench.common import Server, commit, cpu_seconds, fresh_database, machine, percentiles, server
 from bench.lean_http import LeanClient
 
 CONFIG = """<View><Text name="text" value="$text"/>
@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3, help="seconds of each run not counted")
     args = parser.parse_args()
     modes = ["saturation", "paced"] if args.mode == "both" else [args.mode]
+    speed = machine()
     with fresh_database(args.db) as url, server(url, workers=args.workers) as quorum:
         project, user_ids = setup(quorum.url, quorum.token, args.tasks, args.annotators)
         tokens = asyncio.run(tokens_of(url, user_ids))
@@ -203,6 +204,7 @@ def main() -> None:
                 "benchmark": "label_stream",
                 "version": __version__,
                 "commit": commit(),
+                "machine": speed,
                 "database": args.db,
                 "tasks": args.tasks,
                 "annotators": args.annotators,
