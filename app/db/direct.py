@@ -119,22 +119,20 @@ async def _driver(session: AsyncSession, alone: bool) -> tuple[asyncpg.Connectio
     """The driver's connection of the session when a statement can run on it: in the session's
     transaction, begun here if it was not yet, or before it for a read that stands `alone`.
 
-    A transaction keeps its connection, so it is looked up once per transaction: each lookup passes
-    through SQLAlchemy's greenlet twice."""
+    The session's transaction keeps its connection, so it is looked up once per transaction (a
+    read `alone` before it begins included): each lookup passes through SQLAlchemy's greenlet twice."""
     transaction = session.sync_session.get_transaction()
     kept = session.info.get(_KEPT)
-    if kept is not None and kept[0] is transaction and kept[1].is_in_transaction():
-        return kept[1], kept[2]
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
+    if kept is None or kept[0] is not transaction:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection() if connection.dialect.name == "postgresql" else None
+        kept = (session.sync_session.get_transaction(), raw, connection.dialect)
+        session.info[_KEPT] = kept
+    _, raw, dialect = kept
+    driver: asyncpg.Connection | None = None if raw is None else raw.driver_connection
+    if raw is None or driver is None:
         return None
-    raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection | None = raw.driver_connection
-    if driver is None:
-        return None
-    if not driver.is_in_transaction():
-        if alone:
-            return driver, connection.dialect
+    if not driver.is_in_transaction() and not alone:
         try:
             # SQLAlchemy's adapter begins the transaction on its connection's first statement; this
             # is that beginning, so its commit and rollback end this transaction as their own
@@ -143,11 +141,10 @@ async def _driver(session: AsyncSession, alone: bool) -> tuple[asyncpg.Connectio
             return None  # SQLAlchemy's execution meets the same failure and answers as for any statement
         if not driver.is_in_transaction():
             return None
-    session.info[_KEPT] = (session.sync_session.get_transaction(), driver, connection.dialect)
-    return driver, connection.dialect
+    return driver, dialect
 
 
-_KEPT = "direct.driver"  # the session's transaction, its driver connection and dialect
+_KEPT = "direct.driver"  # the session's transaction, its raw connection (None: not PostgreSQL), dialect
 
 
 async def rows(
