@@ -36,8 +36,7 @@ class _Plan:
     to turn the columns it returns into Python values."""
 
     compiled: SQLCompiler
-    sources: tuple[tuple[str, str, Any], ...]  # each bind's key, name, and value when not given
-    binds: tuple[Processor, ...]
+    binds: tuple[tuple[str, str, Any, Processor], ...]  # key, name, value when not given, processor
     results: tuple[Processor, ...]
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
@@ -45,7 +44,7 @@ class _Plan:
         bind was built with, as SQLAlchemy's `construct_params` takes them (which costs as much as
         the rest of the statement's Python here)."""
         values = []
-        for (key, name, built), process in zip(self.sources, self.binds, strict=True):
+        for key, name, built, process in self.binds:
             value = params[key] if key in params else params.get(name, built)
             if value is _REQUIRED:
                 raise KeyError(key)  # SQLAlchemy's execution says which value is missing
@@ -87,17 +86,21 @@ async def _plan(statement: Executable, dialect: Dialect, driver: asyncpg.Connect
         _PLANS[id(statement)] = (statement, None)
         return None
     sources = tuple(
-        (bind.key, name, _REQUIRED if bind.required else bind.value)
+        (
+            bind.key,
+            name,
+            _REQUIRED if bind.required else bind.value,
+            bind.type.dialect_impl(dialect).bind_processor(dialect),
+        )
         for name, bind in zip(names, binds, strict=True)
     )
-    processors = tuple(bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds)
     returned = (await driver.prepare(compiled.string)).get_attributes()
     columns = getattr(statement, "exported_columns", ())
     results = tuple(
         c.type.dialect_impl(dialect).result_processor(dialect, attribute.type.oid)
         for c, attribute in zip(columns, returned, strict=True)
     )
-    plan = _Plan(compiled, sources, processors, results)
+    plan = _Plan(compiled, sources, results)
     _PLANS[id(statement)] = (statement, plan)
     return plan
 
