@@ -32,16 +32,16 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2)}
 
 
-def _family(pid: int) -> list[int]:
+def family(pid: int) -> list[int]:
     """A process and its children (uvicorn workers)."""
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     return [pid] + [int(p) for p in children]
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of these processes, in MB."""
     total = 0
-    for p in _family(pid):
+    for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -74,7 +74,7 @@ def _postgres_cpu_seconds() -> float:
 
 def cpu_seconds(pid: int) -> dict[str, float]:
     """CPU time used so far by the server (a process and its workers) and by PostgreSQL."""
-    return {"server": sum(_cpu_seconds(p) for p in _family(pid)), "postgres": _postgres_cpu_seconds()}
+    return {"server": sum(_cpu_seconds(p) for p in family(pid)), "postgres": _postgres_cpu_seconds()}
 
 
 def machine() -> dict[str, Any]:

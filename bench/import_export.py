@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from app import __version__
-from bench.common import commit, fresh_database, machine, percentiles, rss_mb, server
+from bench.common import commit, family, fresh_database, machine, percentiles, rss_mb, server
 
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
@@ -69,18 +69,19 @@ def import_file_job(http: httpx.Client, n: int) -> dict[str, Any]:
 
 
 class MemoryWatch:
-    """Samples the server's RSS while an export runs."""
+    """Samples the server's RSS while an export runs. Its processes are listed once, up front: a
+    `pgrep` at every sample would take CPU from the export it measures."""
 
     def __init__(self, pid: int):
-        self.pid = pid
-        self.base = rss_mb(pid)
+        self.pids = family(pid)
+        self.base = rss_mb(self.pids)
         self.peak = self.base
         self.running = True
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while self.running:
-            self.peak = max(self.peak, rss_mb(self.pid))
+            self.peak = max(self.peak, rss_mb(self.pids))
             time.sleep(0.05)
 
     def __enter__(self) -> "MemoryWatch":
