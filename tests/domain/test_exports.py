@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.exports import export_context, write_batch, writer_for
+from app.domain.exports.json_tasks import min_values
 from app.domain.label_config import parse_label_config
 
 CONFIG = parse_label_config(
@@ -76,6 +77,16 @@ def test_json_min_has_one_item_per_submitted_annotation():
             "lead_time": 2.0,
         }
     ]
+
+
+def test_a_result_of_one_item_gives_its_control_one_value():
+    choice = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Pos"]}}
+    span = {"from_name": "ner", "to_name": "text", "type": "labels", "value": {"start": 0, "end": 4}}
+    relation = {"type": "relation", "from_id": "a", "to_id": "b"}
+    assert min_values([choice]) == {"sentiment": "Pos"}
+    assert min_values([span]) == {"ner": [{"start": 0, "end": 4}]}
+    assert min_values([relation]) == {}
+    assert min_values([relation, choice]) == {"sentiment": "Pos"}
 
 
 def test_csv_text_exactly():

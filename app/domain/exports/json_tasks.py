@@ -60,11 +60,12 @@ def completed(task: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def min_rows(task: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Label Studio's JSON_MIN: task data at the top level, one key per control, annotation facts."""
     data = task.get("data", {})
+    task_id = task["id"]
     for annotation in completed(task):
         completed_by = annotation.get("completed_by")
         yield {
             **data,
-            "id": task["id"],
+            "id": task_id,
             **min_values(annotation.get("result", [])),
             "annotator": (
                 completed_by.get("email", completed_by.get("id"))
@@ -80,11 +81,19 @@ def min_rows(task: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def min_values(result: list[dict[str, Any]]) -> dict[str, Any]:
     """Per control: a bare value for a single choice / text / number, a list of region values otherwise."""
+    if len(result) == 1:  # the most common result, one region or choice: no grouping to do
+        return {result[0]["from_name"]: _min_value(result)} if _is_region(result[0]) else {}
     by_control: dict[str, list[dict[str, Any]]] = {}
     for item in result:
-        if "from_name" in item and isinstance(item.get("value"), dict):
+        if _is_region(item):
             by_control.setdefault(item["from_name"], []).append(item)
     return {name: _min_value(items) for name, items in by_control.items()}
+
+
+def _is_region(item: dict[str, Any]) -> bool:
+    """A result item that labels something: it names its control and holds a value (a relation
+    between regions does neither)."""
+    return "from_name" in item and isinstance(item.get("value"), dict)
 
 
 def _min_value(items: list[dict[str, Any]]) -> Any:
