@@ -53,6 +53,7 @@ def start(
         port=port or settings.port,
         workers=workers,
         proxy_headers=True,
+        access_log=settings.access_log,
     )
 
 

@@ -59,12 +59,15 @@ def test_user_create_prints_a_working_token_and_start_serves(tmp_path):
         output = server.communicate(timeout=20)[0].decode()
     # the first admin was created with a generated password, printed once; the secret is kept, not defaulted
     assert "Created admin" not in output  # users existed already (the annotator), so no bootstrap
+    assert "GET /api/current-user" not in output  # no access log unless asked for
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "quorum.sqlite3").exists()
 
 
 def test_first_start_creates_the_admin_and_prints_the_password_once(tmp_path):
-    env = quorum_env(tmp_path, QUORUM_ADMIN_EMAIL="boss@example.com", QUORUM_ADMIN_TOKEN="a" * 40)
+    env = quorum_env(
+        tmp_path, QUORUM_ADMIN_EMAIL="boss@example.com", QUORUM_ADMIN_TOKEN="a" * 40, QUORUM_ACCESS_LOG="true"
+    )
     port = free_port()
     server = subprocess.Popen(
         [QUORUM, "start", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -89,4 +92,5 @@ def test_first_start_creates_the_admin_and_prints_the_password_once(tmp_path):
             assert "<h1>Projects</h1>" in browser.get("/projects").text
     finally:
         server.terminate()
-        server.communicate(timeout=20)
+        output = server.communicate(timeout=20)[0].decode()
+    assert '"GET /api/current-user/whoami HTTP/1.1" 200' in output  # the access log, asked for
