@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.db.models import TASK_BUCKET, Annotation, Prediction, Project, Task, TaskBucket
-from app.domain.exports import ExportWriter, export_context, export_formats, write_batch, writer_for
+from app.domain.exports import ExportWriter, export_context, export_formats, writer_for
 from app.domain.exports.json_tasks import JsonMinWriter, JsonWriter
 from app.domain.exports.tabular import TabularWriter
 from app.domain.roles import Actor
@@ -156,12 +156,12 @@ async def stream_export(
                     if isinstance(writer, JsonWriter):
                         chunk = writer.write_encoded(encoded)
                     else:
-                        chunk = write_batch(writer, _parsed(encoded))
+                        chunk = writer.write_many(_parsed(encoded))
                     if chunk:  # one send per batch, not per task
                         yield chunk
         else:
             async for tasks in _batches(session, prepared.request):
-                if chunk := write_batch(writer, tasks):
+                if chunk := writer.write_many(tasks):
                     yield chunk
     yield writer.finish()
 

@@ -8,7 +8,7 @@ import tracemalloc
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.exports import export_context, write_batch, writer_for
+from app.domain.exports import export_context, writer_for
 from app.domain.exports.json_tasks import min_values
 from app.domain.label_config import parse_label_config
 
@@ -54,7 +54,7 @@ TASKS = [
 
 def run(kind, tasks=TASKS, *, one_by_one=False):
     writer = writer_for(kind, CONTEXT)
-    written = b"".join(writer.write(t) for t in tasks) if one_by_one else write_batch(writer, tasks)
+    written = b"".join(writer.write(t) for t in tasks) if one_by_one else writer.write_many(tasks)
     return writer.start() + written + writer.finish()
 
 

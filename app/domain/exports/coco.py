@@ -16,10 +16,11 @@ from app.domain.exports.geometry import (
     image_spec,
     in_pixels,
 )
+from app.domain.exports.writer import ExportWriter
 from app.domain.exports.zipstream import ZipStream
 
 
-class CocoWriter:
+class CocoWriter(ExportWriter):
     """Streams the annotations array and keeps only the images array back.
 
     COCO is one JSON object whose `images` and `annotations` arrays both grow with every task. The

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.domain.exports.context import ExportContext
 from app.domain.exports.json_tasks import completed
+from app.domain.exports.writer import ExportWriter
 
 TOKEN = re.compile(r"\S+")
 
@@ -25,7 +26,7 @@ def text_spans(context: ExportContext) -> tuple[str | None, frozenset[str]]:
     return data_key, frozenset(c.name for c in controls if c.data_key == data_key)
 
 
-class ConllWriter:
+class ConllWriter(ExportWriter):
     """One block per submitted annotation (a task without annotations gives one block of `O`),
     each followed by a blank line, as Label Studio's converter writes them.
     """

@@ -1,7 +1,7 @@
 """The catalogue of export formats, which ones a config supports, and the writer for each."""
 
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from app.domain.errors import Invalid
 from app.domain.exports.coco import CocoWriter
@@ -11,26 +11,8 @@ from app.domain.exports.geometry import draws
 from app.domain.exports.json_tasks import JsonMinWriter, JsonWriter
 from app.domain.exports.tabular import TabularWriter
 from app.domain.exports.voc import VocWriter
+from app.domain.exports.writer import ExportWriter
 from app.domain.exports.yolo import YoloWriter
-
-
-class ExportWriter(Protocol):
-    media_type: str
-    extension: str
-
-    def start(self) -> bytes: ...
-
-    def write(self, task: dict[str, Any]) -> bytes: ...
-
-    def finish(self) -> bytes: ...
-
-
-def write_batch(writer: ExportWriter, tasks: Iterable[dict[str, Any]]) -> bytes:
-    """A batch of tasks' bytes: a tabular writer takes the batch whole, a column at a time."""
-    if isinstance(writer, TabularWriter):
-        return writer.write_many(tasks)
-    return b"".join(map(writer.write, tasks))
-
 
 FORMATS: dict[str, dict[str, Any]] = {
     "JSON": {

@@ -6,12 +6,13 @@ from typing import Any
 import orjson
 
 from app.domain.exports.context import ExportContext
+from app.domain.exports.writer import ExportWriter
 
 SCALAR_TYPES = {"rating": "rating", "number": "number", "datetime": "datetime"}
 IMAGE_KEYS = ("original_width", "original_height")
 
 
-class JsonArray:
+class JsonArray(ExportWriter):
     """A JSON array written one element at a time."""
 
     media_type = "application/json"

@@ -8,12 +8,13 @@ import orjson
 
 from app.domain.exports.context import ExportContext
 from app.domain.exports.json_tasks import min_rows
+from app.domain.exports.writer import ExportWriter
 
 SCALARS = frozenset({int, float, bool})
 FIXED = ("annotation_id", "annotator", "created_at", "id", "lead_time", "updated_at")
 
 
-class TabularWriter:
+class TabularWriter(ExportWriter):
     media_type = "text/csv"
 
     def __init__(self, context: ExportContext, delimiter: str) -> None:

@@ -6,10 +6,11 @@ from typing import Any
 
 from app.domain.exports.context import ExportContext
 from app.domain.exports.geometry import Box, ImageItem, bounds, entry_name, file_name, image_item, image_spec
+from app.domain.exports.writer import ExportWriter
 from app.domain.exports.zipstream import ZipStream
 
 
-class VocWriter:
+class VocWriter(ExportWriter):
     """One XML file per image, written as its task arrives.
 
     Images without boxes, or whose pixel size the annotations do not give, get no file: VOC's

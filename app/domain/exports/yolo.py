@@ -7,10 +7,11 @@ import orjson
 
 from app.domain.exports.context import ExportContext
 from app.domain.exports.geometry import Box, Categories, ImageItem, bounds, entry_name, image_item, image_spec
+from app.domain.exports.writer import ExportWriter
 from app.domain.exports.zipstream import ZipStream
 
 
-class YoloWriter:
+class YoloWriter(ExportWriter):
     """One label file per image, written as its task arrives; the class list comes last, as results
     may name labels the config lacks. An image with no regions gets an empty file, as in Label Studio.
     """

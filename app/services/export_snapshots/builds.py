@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.base import utcnow
 from app.db.models import Annotation, ExportFormat, ExportSnapshot, Project, Task, User
 from app.domain.errors import Conflict
-from app.domain.exports import ExportWriter, write_batch
+from app.domain.exports import ExportWriter
 from app.domain.exports.json_tasks import JsonWriter
 from app.domain.task_import import json_items
 from app.services import exports
@@ -239,7 +239,7 @@ async def converted_chunks(source: Path, writer: ExportWriter) -> AsyncGenerator
         tasks = json_items(stream)
         yield writer.start()
         while batch := await asyncio.to_thread(_take, tasks, BATCH):
-            yield write_batch(writer, batch)
+            yield writer.write_many(batch)
         yield writer.finish()
 
 
