@@ -1,7 +1,9 @@
 """Bulk work: PostgreSQL's COPY, SQLite's executemany, ids drawn up front so callers know them, and
 lists of ids of any length in one parameter."""
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -69,6 +71,69 @@ async def copy_rows(
     driver = raw.driver_connection
     assert driver is not None
     await driver.copy_records_to_table(table.name, records=encoded, columns=list(columns))
+
+
+Rows = list[tuple[Any, ...]]
+
+
+class CopyPipe:
+    """Rows written by a task of their own on the session's connection while the caller builds the
+    next ones, so the database inserts and checks one part as Python prepares the next. Each turn
+    writes all that was queued, table by table in the order named: a parent's rows go before its
+    children's. The caller leaves the session alone until the pipe is closed."""
+
+    def __init__(self, session: AsyncSession, tables: Sequence[tuple[Table, Sequence[str]]]) -> None:
+        self._session = session
+        self._tables = tables
+        self._queued: list[Rows] = [[] for _ in tables]
+        self._wake = asyncio.Event()
+        self._closed = False
+        self.writer = asyncio.create_task(self._write())
+
+    async def add(self, *rows: Rows) -> None:
+        """Queue rows for each table, in the order named, and give the writer its turn."""
+        if self.writer.done():
+            self.writer.result()  # its error, at once
+        for queued, more in zip(self._queued, rows, strict=True):
+            queued.extend(more)
+        self._wake.set()
+        await asyncio.sleep(0)
+
+    def close(self, *, drop: bool = False) -> None:
+        """No more rows: the writer ends once it has written what is queued (or, with `drop`,
+        once the part it is writing is written)."""
+        if drop:
+            self._queued = [[] for _ in self._tables]
+        self._closed = True
+        self._wake.set()
+
+    async def _write(self) -> None:
+        while not self._closed or any(self._queued):
+            await self._wake.wait()
+            self._wake.clear()
+            batches, self._queued = self._queued, [[] for _ in self._tables]
+            for (table, columns), rows in zip(self._tables, batches, strict=True):
+                await copy_rows(self._session, table, columns, rows)
+
+
+@asynccontextmanager
+async def copy_pipe(session: AsyncSession, *tables: tuple[Table, Sequence[str]]) -> AsyncIterator[CopyPipe]:
+    """A `CopyPipe` whose rows are all written on leaving. On an error the part being written is
+    finished, not cut off mid-COPY, and the rest dropped: the caller's rollback undoes them."""
+    pipe = CopyPipe(session, tables)
+    try:
+        yield pipe
+    except Exception:
+        pipe.close(drop=True)
+        await asyncio.wait([pipe.writer])
+        if not pipe.writer.cancelled():
+            pipe.writer.exception()  # seen: the caller's error is the one to report
+        raise
+    except BaseException:
+        pipe.writer.cancel()
+        raise
+    pipe.close()
+    await pipe.writer
 
 
 def _json_encoded(row: tuple[Any, ...], json_columns: list[int]) -> list[Any]:

@@ -1,23 +1,24 @@
 """Import tasks with inline annotations and predictions: small ones at once, large files as a job.
 
-Every item is validated before anything is written. A job validates the whole file first, then
+An import at once is checked a part at a time while the database writes the part before, all in
+one transaction, so an error anywhere leaves nothing. A job validates the whole file first, then
 writes it in chunks; each chunk commits together with the job's progress, so a crashed job
 resumes where it stopped and never writes a row twice.
 """
 
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.bulk import allocate_ids, copy_rows
+from app.db.bulk import Rows, allocate_ids, copy_pipe
 from app.db.models import Annotation, Membership, Prediction, Project, ProjectImport, Task, User
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.label_config import (
@@ -36,6 +37,7 @@ from app.services.projects import config_of, get_managed_project, get_project, r
 from app.services.statistics import note_bulk_write
 
 LEASE = timedelta(seconds=15)
+PART = 25  # tasks checked and built between the writer's turns
 TASK_COLUMNS = (
     "id", "project_id", "inner_id", "data", "meta", "allow_skip", "overlap", "random_key", "created_at",
     "updated_at", "total_annotations", "cancelled_annotations", "total_predictions", "is_labeled",
@@ -45,6 +47,14 @@ ANNOTATION_COLUMNS = (
     "task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth", "lead_time",
     "prediction", "last_action", "bulk_created", "created_at", "updated_at",
 )  # fmt: skip
+TABLES = tuple(
+    (cast(Table, model.__table__), columns)
+    for model, columns in (
+        (Task, TASK_COLUMNS),
+        (Annotation, ANNOTATION_COLUMNS),
+        (Prediction, PREDICTION_COLUMNS),
+    )
+)
 
 
 @dataclass
@@ -148,48 +158,75 @@ def _author(members: dict[int | str, int], annotation: dict[str, Any], importer:
     return importer if ref is None else members.get(ref, importer)
 
 
+@dataclass
+class _Rows:
+    """What all the rows of one import share, and its tasks' rows built from it a part at a time."""
+
+    project: Project
+    overlap: int
+    skip_queue: str
+    members: dict[int | str, int]
+    importer: int | None
+    import_id: int | None
+    now: datetime
+
+    def part(self, ids: list[int], items: list[TaskItem], start: int, stop: int) -> tuple[Rows, Rows, Rows]:
+        """Rows of tasks, annotations and predictions for `items[start:stop]`."""
+        tasks: Rows = []
+        annotations: Rows = []
+        predictions: Rows = []
+        project_id, now = self.project.id, self.now
+        for task_id, item, inner in zip(ids[start:stop], items[start:stop], range(start, stop), strict=True):
+            inner += self.project.next_inner_id
+            authors = [_author(self.members, a, self.importer) for a in item.annotations]
+            submitted, skipped, predicted, labeled = _counters(item, authors, self.overlap, self.skip_queue)
+            tasks.append(
+                (task_id, project_id, inner, item.data, item.meta, item.allow_skip, self.overlap,
+                 random_key(self.project.random_seed, inner), now, now, submitted, skipped, predicted,
+                 labeled, now if labeled else None, self.import_id)
+            )  # fmt: skip
+            annotations.extend(
+                (task_id, project_id, author, a.get("result") or [], bool(a.get("was_cancelled", False)),
+                 bool(a.get("ground_truth", False)), a.get("lead_time"), {}, "imported", True, now, now)
+                for a, author in zip(item.annotations, authors, strict=True)
+            )  # fmt: skip
+            predictions.extend(
+                (task_id, project_id, p["result"], p.get("score"), model_version(p), 0.0, now, now)
+                for p in item.predictions
+            )  # fmt: skip
+        return tasks, annotations, predictions
+
+
 async def write_tasks(
     session: AsyncSession,
     project_id: int,
     user_id: int | None,
     items: list[TaskItem],
     import_id: int | None = None,
+    check: Callable[[int, int], None] | None = None,
 ) -> Written:
-    """Write validated items in bulk (COPY on PostgreSQL), with counters and inner ids."""
+    """Write items in bulk (COPY on PostgreSQL), with counters and inner ids. `check(start, stop)`
+    validates `items[start:stop]` just before they are built: the database writes one part while
+    the next is checked, and an error rolls the caller's transaction back."""
     project = await _lock_project(session, project_id)
     settings = settings_of(project)
-    overlap = settings.quality.annotations_per_task
-    skip_queue = settings.effective_skip_queue().value
-    now = utcnow()
     members = await _members(session, project.organization_id, items)
     ids = await allocate_ids(session, Task.__table__, len(items))  # type: ignore[arg-type]
-    tasks: list[tuple[Any, ...]] = []
-    annotations: list[tuple[Any, ...]] = []
-    predictions: list[tuple[Any, ...]] = []
-    for offset, (task_id, item) in enumerate(zip(ids, items, strict=True)):
-        inner = project.next_inner_id + offset
-        authors = [_author(members, a, user_id) for a in item.annotations]
-        submitted, skipped, predicted, labeled = _counters(item, authors, overlap, skip_queue)
-        tasks.append(
-            (task_id, project.id, inner, item.data, item.meta, item.allow_skip, overlap,
-             random_key(project.random_seed, inner), now, now, submitted, skipped, predicted, labeled,
-             now if labeled else None, import_id)
-        )  # fmt: skip
-        for a, author in zip(item.annotations, authors, strict=True):
-            annotations.append(
-                (task_id, project.id, author, a.get("result") or [], bool(a.get("was_cancelled", False)),
-                 bool(a.get("ground_truth", False)), a.get("lead_time"), {}, "imported", True, now, now)
-            )  # fmt: skip
-        for p in item.predictions:
-            predictions.append(
-                (task_id, project.id, p["result"], p.get("score"), model_version(p),
-                 0.0, now, now)
-            )  # fmt: skip
-    await copy_rows(session, Task.__table__, TASK_COLUMNS, tasks)  # type: ignore[arg-type]
-    await copy_rows(session, Annotation.__table__, ANNOTATION_COLUMNS, annotations)  # type: ignore[arg-type]
-    await copy_rows(session, Prediction.__table__, PREDICTION_COLUMNS, predictions)  # type: ignore[arg-type]
+    overlap = settings.quality.annotations_per_task
+    skip_queue = settings.effective_skip_queue().value
+    rows = _Rows(project, overlap, skip_queue, members, user_id, import_id, utcnow())
+    annotation_count = prediction_count = 0
+    async with copy_pipe(session, *TABLES) as pipe:
+        for start in range(0, len(items), PART):
+            stop = min(start + PART, len(items))
+            if check:
+                check(start, stop)
+            tasks, annotations, predictions = rows.part(ids, items, start, stop)
+            annotation_count += len(annotations)
+            prediction_count += len(predictions)
+            await pipe.add(tasks, annotations, predictions)
     await note_bulk_write(
-        session, {"tasks": len(tasks), "annotations": len(annotations), "predictions": len(predictions)}
+        session, {"tasks": len(items), "annotations": annotation_count, "predictions": prediction_count}
     )
     keys = sorted({k for item in items for k in item.data})
     project.next_inner_id += len(items)
@@ -201,7 +238,7 @@ async def write_tasks(
     # new tasks: only a ground truth among their own annotations scores anyone against them
     if any(a.get("ground_truth") for item in items for a in item.annotations):
         await agreement.refresh_evaluation(session, project.id, settings, config_of(project))
-    return Written(ids, len(annotations), len(predictions), keys)
+    return Written(ids, annotation_count, prediction_count, keys)
 
 
 @dataclass
@@ -225,15 +262,8 @@ async def import_tasks(
     task's number in it."""
     started = time.perf_counter()
     project = await get_managed_project(session, actor, project_id)
-    config = config_of(project)
-    start = 0
-    for name, count in files or [("", len(items))]:
-        try:
-            check_items(config, items[start : start + count])
-        except Invalid as exc:
-            raise Invalid(f"{name}: {exc.message}", field=exc.field) if name else exc from None
-        start += count
-    written = await write_tasks(session, project.id, actor.user_id, items)
+    check = _checker(config_of(project), items, files)
+    written = await write_tasks(session, project.id, actor.user_id, items, check=check)
     return ImportResult(
         written.task_ids,
         written.annotation_count,
@@ -241,6 +271,27 @@ async def import_tasks(
         time.perf_counter() - started,
         written.data_columns,
     )
+
+
+def _checker(
+    config: LabelConfig, items: list[TaskItem], files: Sequence[tuple[str, int]]
+) -> Callable[[int, int], None]:
+    """`check(start, stop)` for `write_tasks`: an error names its file and the task's number in it."""
+    spans: list[tuple[str, int, int]] = []
+    first = 0
+    for name, count in files or [("", len(items))]:
+        spans.append((name, first, first + count))
+        first += count
+
+    def check(start: int, stop: int) -> None:
+        for name, first, end in spans:
+            if (low := max(start, first)) < (high := min(stop, end)):
+                try:
+                    check_items(config, items[low:high], low - first + 1)
+                except Invalid as exc:
+                    raise Invalid(f"{name}: {exc.message}", field=exc.field) if name else exc from None
+
+    return check
 
 
 async def create_import(

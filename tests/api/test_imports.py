@@ -292,11 +292,13 @@ async def test_a_file_starting_with_a_utf8_byte_order_mark_is_read_as_without(te
 )
 async def test_a_bad_file_among_several_is_named_and_so_is_the_task_s_number_in_it(team, second, detail):
     """A line that cannot be read, or a task that fails validation, is named by its file and its
-    place in that file, not counted across the files."""
+    place in that file, not counted across the files (the first file fills several of the parts
+    an import is checked and written in)."""
     pid = await project_id(team)
+    first = b"review_text\n" + b"".join(b"r%d\n" % i for i in range(60))
     response = await team.client.post(
         f"/api/projects/{pid}/import",
-        files=[("file", ("first.csv", b"review_text\na\nb\n")), ("file", second)],
+        files=[("file", ("first.csv", first)), ("file", second)],
         headers=team.headers(),
     )
     assert response.status_code == 400
