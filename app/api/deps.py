@@ -1,5 +1,6 @@
 """Request dependencies: the unit-of-work session, the acting user, parsed bodies and flags."""
 
+import codecs
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -92,7 +93,7 @@ async def json_body(request: Request) -> Any:
     if not body:
         return {}
     try:
-        return json_text.loads(body)
+        return json_text.loads(body.removeprefix(codecs.BOM_UTF8))  # Windows tools may begin with one
     except json.JSONDecodeError as exc:
         raise Invalid(f"JSON parse error - {exc}") from None
 

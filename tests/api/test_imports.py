@@ -279,6 +279,15 @@ async def test_a_file_starting_with_a_utf8_byte_order_mark_is_read_as_without(te
     assert [t["data"] for t in page["tasks"]] == [{"review_text": "bom"}]
 
 
+async def test_a_json_body_starting_with_a_byte_order_mark_is_read_as_without(team):
+    pid = await project_id(team)
+    body = codecs.BOM_UTF8 + b'[{"review_text": "bom"}]'
+    headers = {**team.headers(), "Content-Type": "application/json"}
+    response = await team.client.post(f"/api/projects/{pid}/import", content=body, headers=headers)
+    assert response.status_code == 201, response.text
+    assert await count_tasks(team, pid) == 1
+
+
 @pytest.mark.parametrize(
     ("second", "detail"),
     [
