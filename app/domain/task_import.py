@@ -265,10 +265,23 @@ def _text(stream: IO[bytes]) -> Iterator[str]:
     try:
         yield from text
     except UnicodeDecodeError:
-        raise Invalid("the file is not UTF-8 text", field="file") from None
+        raise Invalid(_undecodable(stream), field="file") from None
     finally:
         if not stream.closed:  # rows left unread are dropped when the request has closed the file
             text.detach()  # leave the caller's stream open
+
+
+def _undecodable(stream: IO[bytes]) -> str:
+    """Where the file stops being UTF-8, found again from its start: the decoder that failed reads
+    ahead in blocks and cannot say which line it was on."""
+    stream.seek(0)
+    for number, line in enumerate(stream, start=1):
+        try:
+            line.decode()
+        except UnicodeDecodeError as exc:
+            byte = line[exc.start]
+            return f"line {number}: byte 0x{byte:02x} is not UTF-8 text; save the file as UTF-8"
+    return "the file is not UTF-8 text; save it as UTF-8"
 
 
 def _delimited(stream: IO[bytes], delimiter: str) -> Iterator[TaskItem]:

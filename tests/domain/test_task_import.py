@@ -55,6 +55,9 @@ def test_a_cell_of_any_length_is_read_whole(name, sep):
         ("a.json", b'[{"text": "x"}, {"text": tru}]', "the file is not valid JSON at task 2: lexical error"),
         ("a.csv", b"", "the file is empty: its first line must be a header row naming the columns"),
         ("a.csv", b"text,n,\nx,1,\n", "line 1: the header row must name every column; column 3 has no name"),
+        # past the blocks the reader decodes ahead in, saved by a tool that does not write UTF-8
+        ("a.csv", b"text\n" + b"ok\n" * 5000 + b"caf\xe9\n", "line 5002: byte 0xe9 is not UTF-8 text"),
+        ("a.txt", b"one\ncaf\xe9\n", "line 2: byte 0xe9 is not UTF-8 text; save the file as UTF-8"),
     ],
 )
 def test_a_file_it_cannot_read_is_refused_in_one_line_saying_where(name, body, says):
