@@ -2,8 +2,10 @@
 lists of ids of any length in one parameter."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -12,7 +14,10 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    DateTime,
     Dialect,
+    Float,
+    Integer,
     String,
     Table,
     TypeDecorator,
@@ -55,9 +60,11 @@ async def _sequence_of(session: AsyncSession, table: str) -> str:
     return _SEQUENCES[table]
 
 
-async def copy_rows(
-    session: AsyncSession, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
+Rows = list[tuple[Any, ...]]
+Encoder = Callable[[Any], str]
+
+
+async def copy_rows(session: AsyncSession, table: Table, columns: Sequence[str], rows: Rows) -> None:
     """Insert many rows fast: COPY on PostgreSQL (JSON columns given as Python values)."""
     if not rows:
         return
@@ -65,27 +72,94 @@ async def copy_rows(
     if connection.dialect.name != "postgresql":
         await session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    json_columns = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
-    encoded = [_json_encoded(row, json_columns) for row in rows]
-    raw = await connection.get_raw_connection()
+    await _copy(session, table, columns, copy_text(text_encoders(table, columns), rows))
+
+
+async def _copy(session: AsyncSession, table: Table, columns: Sequence[str], payload: bytes) -> None:
+    raw = await (await session.connection()).get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    await driver.copy_records_to_table(table.name, records=encoded, columns=list(columns))
+    await driver.copy_to_table(table.name, source=_once(payload), columns=list(columns), format="text")
 
 
-Rows = list[tuple[Any, ...]]
+async def _once(payload: bytes) -> AsyncIterator[bytes]:
+    yield payload
+
+
+def copy_text(encoders: Sequence[Encoder], rows: Rows) -> bytes:
+    """Rows in COPY's text format: a line each, values apart by tabs, `\\N` for NULL."""
+    lines = [
+        "\t".join([_NULL if v is None else f(v) for f, v in zip(encoders, row, strict=True)]) for row in rows
+    ]
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+_NULL = "\\N"
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(text: str) -> str:
+    """Text as COPY's text format takes it: backslashes, tabs and line ends escaped."""
+    return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], text) if _SPECIAL.search(text) else text
+
+
+def _json(value: Any) -> str:
+    return _escaped(orjson.dumps(value).decode())
+
+
+def _boolean(value: bool) -> str:
+    return "t" if value else "f"
+
+
+def _float(value: float) -> str:
+    return repr(float(value))
+
+
+class _Stamp:
+    """Timestamps in ISO form, the last one remembered: a bulk write stamps its rows alike."""
+
+    def __init__(self) -> None:
+        self._last: tuple[datetime | None, str] = (None, "")
+
+    def __call__(self, value: datetime) -> str:
+        if value is not self._last[0]:
+            self._last = (value, value.isoformat())
+        return self._last[1]
+
+
+def text_encoders(table: Table, columns: Sequence[str]) -> list[Encoder]:
+    """How each column's values are written in COPY's text format, by the column's type."""
+    stamp = _Stamp()
+    return [_encoder(table.c[name].type, stamp) for name in columns]
+
+
+def _encoder(kind: TypeEngine[Any], stamp: _Stamp) -> Encoder:
+    kind = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+    if isinstance(kind, JSON):
+        return _json
+    if isinstance(kind, DateTime):
+        return stamp
+    if isinstance(kind, Boolean):
+        return _boolean
+    if isinstance(kind, Float):
+        return _float
+    return str if isinstance(kind, Integer) else _escaped
 
 
 class CopyPipe:
     """Rows written by a task of their own on the session's connection while the caller builds the
-    next ones, so the database inserts and checks one part as Python prepares the next. Each turn
-    writes all that was queued, table by table in the order named: a parent's rows go before its
-    children's. The caller leaves the session alone until the pipe is closed."""
+    next ones, so the database inserts and checks one part as Python prepares the next (and, on
+    PostgreSQL, encodes it for COPY). Each turn writes all that was queued, table by table in the
+    order named: a parent's rows go before its children's. The caller leaves the session alone
+    until the pipe is closed."""
 
     def __init__(self, session: AsyncSession, tables: Sequence[tuple[Table, Sequence[str]]]) -> None:
         self._session = session
         self._tables = tables
-        self._queued: list[Rows] = [[] for _ in tables]
+        self._encoders = [text_encoders(*table) for table in tables]
+        self._copy = session.get_bind().dialect.name == "postgresql"
+        self._queued: list[list[Any]] = [[] for _ in tables]
         self._wake = asyncio.Event()
         self._closed = False
         self.writer = asyncio.create_task(self._write())
@@ -94,8 +168,13 @@ class CopyPipe:
         """Queue rows for each table, in the order named, and give the writer its turn."""
         if self.writer.done():
             self.writer.result()  # its error, at once
-        for queued, more in zip(self._queued, rows, strict=True):
-            queued.extend(more)
+        for queued, more, encoders in zip(self._queued, rows, self._encoders, strict=True):
+            if not more:
+                continue
+            if self._copy:
+                queued.append(copy_text(encoders, more))
+            else:
+                queued.extend(more)
         self._wake.set()
         await asyncio.sleep(0)
 
@@ -112,8 +191,13 @@ class CopyPipe:
             await self._wake.wait()
             self._wake.clear()
             batches, self._queued = self._queued, [[] for _ in self._tables]
-            for (table, columns), rows in zip(self._tables, batches, strict=True):
-                await copy_rows(self._session, table, columns, rows)
+            for (table, columns), batch in zip(self._tables, batches, strict=True):
+                if not batch:
+                    continue
+                if self._copy:
+                    await _copy(self._session, table, columns, b"".join(batch))
+                else:
+                    await copy_rows(self._session, table, columns, batch)
 
 
 @asynccontextmanager
@@ -134,14 +218,6 @@ async def copy_pipe(session: AsyncSession, *tables: tuple[Table, Sequence[str]])
         raise
     pipe.close()
     await pipe.writer
-
-
-def _json_encoded(row: tuple[Any, ...], json_columns: list[int]) -> list[Any]:
-    """The row with its JSON columns as text, the form COPY takes them in; the rest as they are."""
-    values = list(row)
-    for i in json_columns:
-        values[i] = orjson.dumps(values[i]).decode()
-    return values
 
 
 class _Ids(TypeDecorator[list[int]]):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db.bulk import copy_pipe
-from app.db.models import Annotation, Task
+from app.db.models import Annotation, Prediction, Task
 from app.domain.errors import Invalid
 from app.domain.task_import import TaskItem
 from app.services import imports
@@ -74,3 +74,29 @@ async def test_a_row_the_database_refuses_fails_the_write(session):
         await write()
     await session.rollback()
     assert await session.scalar(select(func.count()).select_from(Task)) == 0
+
+
+AWKWARD = 'a\\b\tc\nd\re \\N \\\\N "q" é 𝄞 \\u0041'
+
+
+async def test_what_copy_must_escape_is_stored_as_given(session):
+    """Backslashes, tabs, line ends and a literal \\N, in JSON and in plain text columns."""
+    actor, _ = await make_actor(session)
+    project = await make_project(session, actor)
+    given = TaskItem(
+        data={"review_text": AWKWARD, AWKWARD: [AWKWARD, 1.5, 2**63 + 1, None]},
+        meta={"m": AWKWARD},
+        annotations=[{"result": [], "lead_time": 0.1}],
+        predictions=[{"result": [], "score": 7, "model_version": AWKWARD}],
+    )
+    ids = (await imports.import_tasks(session, actor, project.id, [given])).task_ids
+    await session.commit()
+    task = await session.get_one(Task, ids[0])
+    assert (task.data, task.meta) == (given.data, given.meta)
+    annotation = await session.scalar(select(Annotation).where(Annotation.task_id == task.id))
+    assert annotation is not None
+    assert (annotation.lead_time, annotation.result, annotation.created_at) == (0.1, [], task.created_at)
+    prediction = await session.scalar(select(Prediction).where(Prediction.task_id == task.id))
+    assert prediction is not None
+    assert (prediction.model_version, prediction.score) == (AWKWARD, 7.0)
+    assert task.created_at.tzinfo is not None
