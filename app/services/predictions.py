@@ -59,7 +59,11 @@ async def import_predictions(session: AsyncSession, actor: Actor, project_id: in
     now = utcnow()
     rows = []
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("task"), int):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(task := item.get("task"), int)
+            or isinstance(task, bool)
+        ):
             raise Invalid(f"prediction {i + 1}: needs a task id", field="task")
         try:
             result = normalize_prediction_result(config, item.get("result", []))

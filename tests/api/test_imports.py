@@ -190,6 +190,12 @@ async def test_bulk_prediction_import_and_unknown_task(team):
     )
     assert response.status_code == 400
     assert "999999" in response.json()["detail"]
+    for task in (True, "1", None):  # JSON's true is no task id, though Python counts it as 1
+        response = await team.client.post(
+            f"/api/projects/{pid}/import/predictions", json=[{"task": task}], headers=team.headers()
+        )
+        assert response.status_code == 400
+        assert response.json()["detail"] == "prediction 1: needs a task id"
 
 
 async def test_what_the_database_could_not_store_as_sent_is_400_naming_the_task(team):
