@@ -272,16 +272,25 @@ def _text(stream: IO[bytes]) -> Iterator[str]:
 
 
 def _undecodable(stream: IO[bytes]) -> str:
-    """Where the file stops being UTF-8, found again from its start: the decoder that failed reads
-    ahead in blocks and cannot say which line it was on."""
+    """Where the file stops being UTF-8, found again from its start a block at a time (a file
+    without line breaks is never read whole): the decoder that failed reads ahead and cannot say
+    which line it was on."""
     stream.seek(0)
-    for number, line in enumerate(stream, start=1):
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    while True:
+        block = stream.read(1 << 20)
         try:
-            line.decode()
+            decoder.decode(block, final=not block)
         except UnicodeDecodeError as exc:
-            byte = line[exc.start]
-            return f"line {number}: byte 0x{byte:02x} is not UTF-8 text; save the file as UTF-8"
-    return "the file is not UTF-8 text; save it as UTF-8"
+            held = len(exc.object) - len(block)  # the end of a character split by the block before
+            line += block[: max(exc.start - held, 0)].count(b"\n")
+            return (
+                f"line {line}: byte 0x{exc.object[exc.start]:02x} is not UTF-8 text; save the file as UTF-8"
+            )
+        if not block:
+            return "the file is not UTF-8 text; save it as UTF-8"
+        line += block.count(b"\n")
 
 
 def _delimited(stream: IO[bytes], delimiter: str) -> Iterator[TaskItem]:

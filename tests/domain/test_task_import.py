@@ -58,6 +58,9 @@ def test_a_cell_of_any_length_is_read_whole(name, sep):
         # past the blocks the reader decodes ahead in, saved by a tool that does not write UTF-8
         ("a.csv", b"text\n" + b"ok\n" * 5000 + b"caf\xe9\n", "line 5002: byte 0xe9 is not UTF-8 text"),
         ("a.txt", b"one\ncaf\xe9\n", "line 2: byte 0xe9 is not UTF-8 text; save the file as UTF-8"),
+        # past the first block of the search, a character split across the blocks before it
+        ("a.txt", b"x" * (2**20 - 3) + "𝄞\n".encode() + b"\xff\n\n", "line 2: byte 0xff is not UTF-8"),
+        ("a.txt", b"one\ntwo \xc3", "line 2: byte 0xc3 is not UTF-8"),  # cut off mid-character
     ],
 )
 def test_a_file_it_cannot_read_is_refused_in_one_line_saying_where(name, body, says):
