@@ -203,18 +203,18 @@ class CopyPipe:
 @asynccontextmanager
 async def copy_pipe(session: AsyncSession, *tables: tuple[Table, Sequence[str]]) -> AsyncIterator[CopyPipe]:
     """A `CopyPipe` whose rows are all written on leaving. On an error the part being written is
-    finished, not cut off mid-COPY, and the rest dropped: the caller's rollback undoes them."""
+    finished, not cut off mid-COPY (unless cancelled), and the rest dropped: the caller's rollback
+    undoes them."""
     pipe = CopyPipe(session, tables)
     try:
         yield pipe
-    except Exception:
+    except BaseException as exc:
         pipe.close(drop=True)
-        await asyncio.wait([pipe.writer])
+        if not isinstance(exc, Exception):  # cancelled: the COPY under way stops too
+            pipe.writer.cancel()
+        await asyncio.wait([pipe.writer])  # the session is the caller's again before it rolls back
         if not pipe.writer.cancelled():
             pipe.writer.exception()  # seen: the caller's error is the one to report
-        raise
-    except BaseException:
-        pipe.writer.cancel()
         raise
     pipe.close()
     await pipe.writer
